@@ -1,0 +1,1 @@
+"""Hardware drivers: SCPI instruments over pyvisa and the chip console over pyserial."""
