@@ -1,0 +1,278 @@
+"""Turning run events into rows, inside the recorder's transaction.
+
+The :class:`RowWriter` is the recorder's single-threaded half: it gets a batch (events, and
+measurement tuples from the fast API) and writes it in one transaction. Run and step milestones
+are written as they are met, in order; the high-rate rows are gathered per table and inserted
+at the end with one ``executemany`` each, after the run rows they refer to exist.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Dialect, update
+
+from bringup import __version__
+from bringup.db.bulk import BulkInsert, Row, dialect_insert, upsert_id
+from bringup.db.models import (
+    Chip,
+    EventLogRow,
+    Instrument,
+    MeasurementRow,
+    RailSampleRow,
+    Run,
+    Runbook,
+    Station,
+    Step,
+    Vector,
+    VectorResultRow,
+)
+from bringup.events import (
+    ConsoleLine,
+    Log,
+    Measurement,
+    RailSample,
+    RunEvent,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    StepFinished,
+    StepStarted,
+    StepStatus,
+    VectorResult,
+)
+
+log = logging.getLogger(__name__)
+
+MEASUREMENT_COLUMNS = (
+    "run_id", "step_index", "name", "value", "units", "low", "high", "passed", "time",
+    "vdd_core_v", "core_mhz", "temperature_c",
+)  # fmt: skip
+VECTOR_RESULT_COLUMNS = (
+    "run_id", "step_index", "vector_id", "repeat", "passed", "first_mismatch_addr",
+    "flipped_bits", "expected", "actual", "time", "duration_s",
+    "vdd_core_v", "core_mhz", "temperature_c",
+)  # fmt: skip
+RAIL_SAMPLE_COLUMNS = ("run_id", "rail", "volts", "amps", "time")
+EVENT_LOG_COLUMNS = ("run_id", "time", "kind", "text")
+
+
+def pack_words(words: Iterable[int]) -> bytes:
+    """32-bit signature words as compact little-endian bytes."""
+    values = [w & 0xFFFFFFFF for w in words]
+    return struct.pack(f"<{len(values)}I", *values)
+
+
+def unpack_words(data: bytes) -> tuple[int, ...]:
+    return struct.unpack(f"<{len(data) // 4}I", data)
+
+
+class RowWriter:
+    """Writes batches of run events; remembers which runs are open (for heartbeats)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._measurements = BulkInsert(MeasurementRow.__table__, MEASUREMENT_COLUMNS, dialect)
+        # A vector result already recorded (a resumed run re-reporting it) is ignored.
+        self._vector_results = BulkInsert(
+            VectorResultRow.__table__, VECTOR_RESULT_COLUMNS, dialect, ignore_duplicates=True
+        )
+        self._rail_samples = BulkInsert(RailSampleRow.__table__, RAIL_SAMPLE_COLUMNS, dialect)
+        self._event_log = BulkInsert(EventLogRow.__table__, EVENT_LOG_COLUMNS, dialect)
+        self.open_runs: set[str] = set()
+        self._vector_ids: dict[str, int] = {}
+
+    def rolled_back(self, open_runs_before: set[str]) -> None:
+        """Forget what was learnt inside a transaction that did not commit."""
+        self._vector_ids.clear()
+        self.open_runs = open_runs_before
+
+    def write(self, conn: Connection, batch: list[Any]) -> None:
+        """Write a batch: events and fast-path measurement tuples, in arrival order."""
+        # Control events run in order as met; high-rate rows are gathered and inserted at the
+        # end, after the run rows they refer to exist.
+        measurements: list[Row] = []
+        vector_results: list[Row] = []
+        rail_samples: list[Row] = []
+        event_log: list[Row] = []
+        for item in batch:
+            if type(item) is tuple:
+                measurements.append(item)
+            elif isinstance(item, Measurement):
+                c = item.conditions
+                measurements.append(
+                    (
+                        item.run_id,
+                        item.step_index,
+                        item.name,
+                        item.value,
+                        item.units,
+                        item.low,
+                        item.high,
+                        item.passed,
+                        item.ts,
+                        c.vdd_core_v,
+                        c.core_mhz,
+                        c.temperature_c,
+                    )
+                )
+            elif isinstance(item, VectorResult):
+                vector_results.append(self._vector_result_row(conn, item))
+            elif isinstance(item, RailSample):
+                rail_samples.append((item.run_id, item.rail, item.volts, item.amps, item.ts))
+            elif isinstance(item, ConsoleLine):
+                event_log.append((item.run_id, item.ts, f"console-{item.direction}", item.text))
+            elif isinstance(item, Log):
+                event_log.append((item.run_id, item.ts, f"log-{item.level}", item.text))
+            else:
+                event_log.extend(self._write_control(conn, item))
+        self._measurements.execute(conn, measurements)
+        self._vector_results.execute(conn, vector_results)
+        self._rail_samples.execute(conn, rail_samples)
+        self._event_log.execute(conn, event_log)
+
+    def _write_control(self, conn: Connection, event: RunEvent) -> list[Row]:
+        """Write a run or step milestone; returns its line for the run's event log."""
+        if isinstance(event, RunStarted):
+            self._write_run_started(conn, event)
+            self.open_runs.add(event.run_id)
+            what = "run resumed" if event.resumed else "run started"
+            return [(event.run_id, event.ts, "run", f"{what} on chip {event.chip_serial}")]
+        if isinstance(event, RunFinished):
+            self.open_runs.discard(event.run_id)
+            conn.execute(
+                update(Run)
+                .where(Run.id == event.run_id)
+                .values(
+                    status=str(event.status), reason=event.reason, ended_at=event.ts, heartbeat_at=event.ts
+                )
+            )
+            text = f"run {event.status}" + (f": {event.reason}" if event.reason else "")
+            return [(event.run_id, event.ts, "run", text)]
+        if isinstance(event, StepStarted):
+            self._write_step_started(conn, event)
+            return []
+        if isinstance(event, StepFinished):
+            conn.execute(
+                update(Step)
+                .where(Step.run_id == event.run_id, Step.index == event.index)
+                .values(status=str(event.status), ended_at=event.ts, message=event.message)
+            )
+            return []
+        # An event kind newer than this recorder: keep it in the timeline rather than lose it.
+        return [(event.run_id, event.ts, type(event).__name__.lower()[:20], repr(event))]
+
+    def _write_run_started(self, conn: Connection, event: RunStarted) -> None:
+        station_id = upsert_id(conn, Station.__table__, {"name": event.station_name}, {})
+        for inst in event.instruments:
+            upsert_id(
+                conn,
+                Instrument.__table__,
+                {"station_id": station_id, "role": inst.role},
+                {"driver": inst.driver, "resource": inst.resource, "idn": inst.idn},
+            )
+        chip_facts = {
+            k: v
+            for k, v in (
+                ("lot", event.lot),
+                ("wafer", event.wafer),
+                ("die_x", event.die_x),
+                ("die_y", event.die_y),
+            )
+            if v is not None
+        }
+        chip_id = upsert_id(conn, Chip.__table__, {"serial": event.chip_serial}, chip_facts)
+        runbook_id = upsert_id(
+            conn,
+            Runbook.__table__,
+            {"content_hash": event.runbook_hash},
+            {"name": event.runbook_name, "text": event.runbook_text},
+            update=False,
+        )
+        if event.resumed:
+            resumed = conn.execute(
+                update(Run)
+                .where(Run.id == event.run_id)
+                .values(
+                    status=RunStatus.RUNNING.value,
+                    reason="",
+                    ended_at=None,
+                    heartbeat_at=event.ts,
+                    resume_count=Run.resume_count + 1,
+                )
+            )
+            if resumed.rowcount:
+                return
+            log.warning("recorder: resumed run %s was never recorded; recording it as new", event.run_id)
+        conn.execute(
+            Run.__table__.insert().values(
+                id=event.run_id,
+                chip_id=chip_id,
+                station_id=station_id,
+                runbook_id=runbook_id,
+                operator=event.operator,
+                status=RunStatus.RUNNING.value,
+                reason="",
+                started_at=event.ts,
+                heartbeat_at=event.ts,
+                software_version=event.software_version or __version__,
+                resume_count=0,
+            )
+        )
+
+    def _write_step_started(self, conn: Connection, event: StepStarted) -> None:
+        # A resumed run restarts its unfinished step: the same (run, index) row starts over.
+        fresh = {
+            "name": event.name,
+            "kind": event.kind,
+            "status": StepStatus.RUNNING.value,
+            "started_at": event.ts,
+            "ended_at": None,
+            "message": "",
+        }
+        stmt = dialect_insert(Step.__table__, conn.dialect).values(
+            run_id=event.run_id, index=event.index, **fresh
+        )
+        conn.execute(stmt.on_conflict_do_update(index_elements=["run_id", "index"], set_=fresh))
+
+    def _vector_result_row(self, conn: Connection, item: VectorResult) -> Row:
+        vector_id = self._vector_ids.get(item.content_hash)
+        if vector_id is None:
+            vector_id = upsert_id(
+                conn,
+                Vector.__table__,
+                {"content_hash": item.content_hash},
+                {"name": item.vector_name, "golden": pack_words(item.expected)},
+                update=False,
+            )
+            self._vector_ids[item.content_hash] = vector_id
+        failed = not item.passed
+        c = item.conditions
+        return (
+            item.run_id,
+            item.step_index,
+            vector_id,
+            item.repeat,
+            item.passed,
+            item.first_mismatch_addr,
+            item.flipped_bits,
+            pack_words(item.expected) if failed else None,
+            pack_words(item.actual) if failed else None,
+            item.ts,
+            item.duration_s,
+            c.vdd_core_v,
+            c.core_mhz,
+            c.temperature_c,
+        )
+
+    def write_heartbeats(self, conn: Connection) -> None:
+        """Refresh the heartbeat of every run this writer has open."""
+        if self.open_runs:
+            conn.execute(
+                update(Run)
+                .where(Run.id.in_(sorted(self.open_runs)), Run.status == RunStatus.RUNNING.value)
+                .values(heartbeat_at=time.time())
+            )

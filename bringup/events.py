@@ -1,0 +1,310 @@
+"""Run events and the in-process bus that carries them.
+
+Events are the only output of a run. Each is a frozen, slotted dataclass that carries the run
+id and a wall-clock timestamp (``ts``, seconds since the Unix epoch, UTC) so that every
+subscriber -- the recorder, the live TUI, a progress bar -- sees the same facts.
+
+The bus never lets an ordinary subscriber slow the publisher down: each subscriber gets a
+bounded queue and its own delivery thread, and when its queue is full the event is dropped and
+the subscriber later receives a :class:`Dropped` notice with the count, at the place in the
+stream where the gap is. A *lossless* subscriber (the recorder) is different: ``publish`` waits
+while its queue is full, so it applies back-pressure instead of losing anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+log = logging.getLogger(__name__)
+
+
+def new_run_id() -> str:
+    """A fresh run id: 32 hex characters, unique across stations sharing one database."""
+    return uuid.uuid4().hex
+
+
+class RunStatus(StrEnum):
+    """How a run ended (``RUNNING`` only while it is in progress)."""
+
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    ABORTED = "aborted"
+    ERROR = "error"
+    INTERRUPTED = "interrupted"
+
+
+class StepStatus(StrEnum):
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    ABORTED = "aborted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Conditions:
+    """The operating point a result was taken at; ``None`` where it was not controlled."""
+
+    vdd_core_v: float | None = None
+    core_mhz: float | None = None
+    temperature_c: float | None = None
+
+
+NO_CONDITIONS = Conditions()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunEvent:
+    """Base of every run event."""
+
+    run_id: str
+    ts: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstrumentInfo:
+    role: str
+    driver: str
+    resource: str
+    idn: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStarted(RunEvent):
+    """A run began, or a dead run was resumed (``resumed=True``, same ``run_id``)."""
+
+    chip_serial: str
+    station_name: str
+    runbook_name: str
+    runbook_hash: str
+    runbook_text: str = ""
+    operator: str = ""
+    software_version: str = ""
+    lot: str | None = None
+    wafer: int | None = None
+    die_x: int | None = None
+    die_y: int | None = None
+    instruments: tuple[InstrumentInfo, ...] = ()
+    resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepStarted(RunEvent):
+    index: int
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepFinished(RunEvent):
+    index: int
+    status: StepStatus
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Measurement(RunEvent):
+    """One limit-checked value. ``passed`` is None when no limit applies."""
+
+    step_index: int
+    name: str
+    value: float
+    units: str = ""
+    low: float | None = None
+    high: float | None = None
+    passed: bool | None = None
+    conditions: Conditions = NO_CONDITIONS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VectorResult(RunEvent):
+    """One execution of a validation vector compared against its golden signature.
+
+    ``expected``/``actual`` are the 32-bit signature words; ``first_mismatch_addr`` is the
+    address of the first differing word (None when they match); ``flipped_bits`` is the OR over
+    all words of ``expected ^ actual`` -- which bit positions failed anywhere (0 when passed).
+    ``repeat`` numbers the executions of this vector within the step (a sweep gives each point
+    its own), so (run, step_index, content_hash, repeat) names one execution: the key that the
+    database records exactly once and that a resume skips.
+    """
+
+    step_index: int
+    vector_name: str
+    content_hash: str
+    passed: bool
+    expected: tuple[int, ...]
+    actual: tuple[int, ...]
+    first_mismatch_addr: int | None = None
+    flipped_bits: int = 0
+    repeat: int = 0
+    conditions: Conditions = NO_CONDITIONS
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RailSample(RunEvent):
+    rail: str
+    volts: float
+    amps: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsoleLine(RunEvent):
+    """A line seen on (``direction="rx"``) or sent to (``"tx"``) the chip's UART."""
+
+    text: str
+    direction: str = "rx"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Log(RunEvent):
+    text: str
+    level: str = "info"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFinished(RunEvent):
+    status: RunStatus
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dropped:
+    """Told to a lossy subscriber in place of ``count`` events its full queue could not take."""
+
+    count: int
+    ts: float = field(default_factory=time.time)
+
+
+Event = RunEvent | Dropped
+Handler = Callable[[Event], None]
+
+
+class BusClosedError(RuntimeError):
+    """Raised by publish/subscribe after EventBus.close()."""
+
+
+_STOP = object()
+
+
+class Subscription:
+    """One subscriber: its bounded queue, its delivery thread and its drop accounting."""
+
+    def __init__(self, handler: Handler, name: str, maxsize: int, lossless: bool) -> None:
+        self.handler = handler
+        self.name = name
+        self.lossless = lossless
+        self.dropped_total = 0
+        self._queue: queue.Queue[object] = queue.Queue(maxsize)
+        self._unreported_drops = 0
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._deliver, name=f"bus-{name}", daemon=True)
+        self._thread.start()
+
+    def offer(self, event: RunEvent) -> None:
+        if self.lossless:
+            self._queue.put(event)  # back-pressure: wait for room, never drop
+            return
+        with self._lock:
+            # A pending drop count goes in first so the notice lands where the gap is.
+            if self._unreported_drops and not self._try_put(Dropped(count=self._unreported_drops)):
+                self._count_drop()
+                return
+            self._unreported_drops = 0
+            if not self._try_put(event):
+                self._count_drop()
+
+    def _try_put(self, item: object) -> bool:
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            return False
+        return True
+
+    def _count_drop(self) -> None:
+        self._unreported_drops += 1
+        self.dropped_total += 1
+
+    def stop(self, timeout: float | None) -> None:
+        """Deliver everything queued (and a final drop notice), then end the thread."""
+        with self._lock:
+            if self._unreported_drops:
+                self._queue.put(Dropped(count=self._unreported_drops))
+                self._unreported_drops = 0
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def _deliver(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            try:
+                self.handler(item)  # type: ignore[arg-type]
+            except Exception:
+                # One faulty subscriber must not stop the run or the other subscribers.
+                log.exception("event subscriber %r failed on %r", self.name, item)
+
+
+class EventBus:
+    """Fan-out of run events to subscribers, each on its own delivery thread."""
+
+    def __init__(self) -> None:
+        self._subscriptions: tuple[Subscription, ...] = ()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def subscribe(
+        self, handler: Handler, *, name: str = "", maxsize: int = 10_000, lossless: bool = False
+    ) -> Subscription:
+        """Deliver every later event to ``handler`` on a dedicated thread.
+
+        A lossy subscriber whose queue (``maxsize`` events) is full misses events and is told
+        with a :class:`Dropped` notice; a ``lossless`` one makes ``publish`` wait instead.
+        """
+        if maxsize <= 0:
+            raise ValueError(f"subscriber {name!r}: maxsize must be positive, got {maxsize}")
+        with self._lock:
+            if self._closed:
+                raise BusClosedError("cannot subscribe: the event bus is closed")
+            sub = Subscription(
+                handler, name or getattr(handler, "__qualname__", "subscriber"), maxsize, lossless
+            )
+            self._subscriptions = (*self._subscriptions, sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription, timeout: float | None = 5.0) -> None:
+        with self._lock:
+            self._subscriptions = tuple(s for s in self._subscriptions if s is not sub)
+        sub.stop(timeout)
+
+    def publish(self, event: RunEvent) -> None:
+        if self._closed:
+            raise BusClosedError(f"cannot publish {type(event).__name__}: the event bus is closed")
+        for sub in self._subscriptions:  # a tuple snapshot: no lock held while we may wait
+            sub.offer(event)
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Stop accepting events, deliver what is queued, and stop the delivery threads."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            subs, self._subscriptions = self._subscriptions, ()
+        for sub in subs:
+            sub.stop(timeout)
+
+    def __enter__(self) -> EventBus:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,70 @@
+"""Migrations: a new database and an older one both end at the models' schema."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+
+from bringup.db.engine import DatabaseError, current_revision, head_revision, make_engine, upgrade
+from bringup.db.models import Base, Chip
+
+
+def schema_differences(engine) -> list:
+    with engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn), Base.metadata)
+
+
+def test_new_database_is_created_at_head_and_matches_the_models(database):
+    engine = database.engine()
+
+    assert current_revision(engine) == head_revision()
+    assert schema_differences(engine) == []
+
+
+def test_old_database_is_upgraded_on_open_and_keeps_its_data(database):
+    old = database.engine(upgrade=False)
+    upgrade(old, "0001")
+    with old.begin() as conn:
+        conn.execute(text("INSERT INTO chip (serial, lot) VALUES ('OLD-1', 'L7')"))
+    assert "ix_vector_result_failures" not in {ix["name"] for ix in inspect(old).get_indexes("vector_result")}
+
+    reopened = database.engine()  # make_engine upgrades what it opens
+
+    assert current_revision(reopened) == head_revision()
+    assert schema_differences(reopened) == []
+    with reopened.connect() as conn:
+        assert conn.execute(select(Chip.lot).where(Chip.serial == "OLD-1")).scalar_one() == "L7"
+
+
+def test_opening_a_current_database_again_changes_nothing(database):
+    database.engine()
+    again = database.engine()
+
+    assert current_revision(again) == head_revision()
+    assert schema_differences(again) == []
+
+
+def test_default_url_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("BRINGUP_DB", f"sqlite:///{tmp_path / 'from_env.db'}")
+
+    engine = make_engine()
+
+    assert engine.url.database == str(tmp_path / "from_env.db")
+    assert (tmp_path / "from_env.db").exists()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    engine.dispose()
+
+
+def test_an_unreachable_server_is_reported_with_the_url_and_the_fix():
+    with pytest.raises(DatabaseError, match=r"127\.0\.0\.1:1/.*BRINGUP_DB"):
+        make_engine("postgresql+psycopg://nobody@127.0.0.1:1/lab", connect_args={"connect_timeout": 2})
+
+
+def test_a_malformed_url_is_reported_with_an_example():
+    with pytest.raises(DatabaseError, match=r"sqlite:///lab\.db"):
+        make_engine("not a url")

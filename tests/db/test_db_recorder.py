@@ -1,0 +1,272 @@
+"""The recorder: batched, lossless, flushed on exit, with heartbeats and resume support."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bringup.db.models import EventLogRow, MeasurementRow, RailSampleRow, Run, Step, Vector
+from bringup.db.models import VectorResultRow as VR
+from bringup.db.recorder import (
+    Recorder,
+    RecorderError,
+    last_completed_step,
+    limit_check,
+    mark_stale_runs,
+    recorded_vector_keys,
+)
+from bringup.db.writer import unpack_words
+from bringup.events import (
+    Conditions,
+    ConsoleLine,
+    EventBus,
+    Measurement,
+    RailSample,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    StepFinished,
+    StepStarted,
+    StepStatus,
+    VectorResult,
+    new_run_id,
+)
+
+
+def count(engine, table, **where) -> int:
+    stmt = select(func.count()).select_from(table)
+    for column, value in where.items():
+        stmt = stmt.where(getattr(table.c, column) == value)
+    with engine.connect() as conn:
+        return conn.execute(stmt).scalar_one()
+
+
+def run_started(run_id: str, *, resumed: bool = False) -> RunStarted:
+    return RunStarted(
+        run_id=run_id,
+        chip_serial="C-001",
+        station_name="bench-1",
+        runbook_name="smoke",
+        runbook_hash="h" * 64,
+        runbook_text="steps: []",
+        lot="L1",
+        resumed=resumed,
+    )
+
+
+def vector_result(run_id: str, *, step: int, repeat: int = 0, passed: bool = True):
+    actual = (0xDEADBEEF, 1) if passed else (0xDEADBEEF, 3)
+    return VectorResult(
+        run_id=run_id,
+        step_index=step,
+        vector_name="alu",
+        content_hash="a" * 64,
+        passed=passed,
+        expected=(0xDEADBEEF, 1),
+        actual=actual,
+        first_mismatch_addr=None if passed else 0x8000_0004,
+        flipped_bits=0 if passed else 2,
+        repeat=repeat,
+        conditions=Conditions(vdd_core_v=0.8, core_mhz=400.0, temperature_c=25.0),
+    )
+
+
+def test_limit_check_is_inclusive_and_nan_fails():
+    assert limit_check(0.7, 0.7, 0.9) is True
+    assert limit_check(0.91, 0.7, 0.9) is False
+    assert limit_check(0.5, None, 0.9) is True
+    assert limit_check(float("nan"), 0.7, 0.9) is False
+    assert limit_check(5.0, None, None) is None
+
+
+def test_measurement_api_limit_checks_and_records_conditions(engine):
+    with Recorder(engine) as recorder:
+        run_id = recorder.start_run("C-001", lot="L1")
+        assert recorder.measurement("idd", 0.12, "A", 0.0, 0.1, core_mhz=400.0) is False
+        assert recorder.measurement("vdd", 0.80, "V", 0.75, 0.85, vdd_core_v=0.8) is True
+        assert recorder.measurement("temp", 31.0, "C") is None
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                MeasurementRow.name, MeasurementRow.passed, MeasurementRow.core_mhz, MeasurementRow.vdd_core_v
+            )
+            .where(MeasurementRow.run_id == run_id)
+            .order_by(MeasurementRow.id)
+        ).all()
+    assert rows == [("idd", False, 400.0, None), ("vdd", True, None, 0.8), ("temp", None, None, None)]
+
+
+def test_measurement_without_a_run_says_how_to_fix_it(engine):
+    with Recorder(engine) as recorder, pytest.raises(RecorderError, match="start_run"):
+        recorder.measurement("vdd", 0.8, "V")
+
+
+def test_everything_is_written_when_the_block_exits_by_an_exception(engine):
+    with pytest.raises(KeyboardInterrupt), Recorder(engine, commit_interval_s=60) as recorder:
+        run_id = recorder.start_run("C-001")
+        for i in range(2500):
+            recorder.measurement("v", float(i), "V", 0.0, 10_000.0)
+        raise KeyboardInterrupt  # an operator's Ctrl-C mid-run
+
+    assert count(engine, MeasurementRow.__table__, run_id=run_id) == 2500
+
+
+def test_commits_reach_a_second_connection_without_flush(database, wait_until):
+    writer_engine, reader_engine = database.engine(), database.engine()
+    with Recorder(writer_engine, commit_interval_s=0.25) as recorder:
+        run_id = recorder.start_run("C-001")
+        for i in range(100):
+            recorder.measurement("v", float(i))
+
+        took = wait_until(
+            lambda: count(reader_engine, MeasurementRow.__table__, run_id=run_id) == 100,
+            timeout=3.0,
+            what="a second connection to see 100 committed measurements",
+        )
+    assert took < 2.0  # 0.25 s commit interval plus a generous allowance for a busy machine
+
+
+def test_a_slow_database_makes_producers_wait_and_loses_nothing(engine, wait_until):
+    gate = threading.Event()
+    recorder = Recorder(engine, max_pending=50, batch_rows=20)
+    run_id = recorder.start_run("C-001")
+    recorder.flush()
+    real_write = recorder._rows.write
+
+    def slow_write(conn, batch):
+        gate.wait(10)  # the database stalls until the test has seen the producer wait
+        real_write(conn, batch)
+
+    recorder._rows.write = slow_write
+    produced = []
+
+    def produce():
+        for i in range(500):
+            recorder.measurement("v", float(i))
+            produced.append(i)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    wait_until(lambda: len(produced) >= 50, what="the buffer to fill")
+    producer.join(0.3)
+    assert producer.is_alive(), "producer should be held by back-pressure"
+    assert len(produced) <= 50 + 50  # one buffer in flight to the writer, one filling
+
+    gate.set()
+    producer.join(10)
+    recorder.close()
+
+    assert len(produced) == 500
+    assert count(engine, MeasurementRow.__table__, run_id=run_id) == 500
+
+
+def test_bus_events_are_recorded_in_every_table(engine):
+    run_id = new_run_id()
+    with EventBus() as bus, Recorder(engine) as recorder:
+        recorder.attach(bus, maxsize=4)
+        bus.publish(run_started(run_id))
+        bus.publish(StepStarted(run_id=run_id, index=0, name="power on", kind="power"))
+        bus.publish(RailSample(run_id=run_id, rail="vdd_core", volts=0.8, amps=0.12))
+        bus.publish(
+            Measurement(
+                run_id=run_id, step_index=0, name="idd", value=0.12, units="A", low=0.0, high=0.5, passed=True
+            )
+        )
+        bus.publish(ConsoleLine(run_id=run_id, text="monitor> "))
+        bus.publish(vector_result(run_id, step=0, passed=False))
+        bus.publish(StepFinished(run_id=run_id, index=0, status=StepStatus.FAILED, message="alu"))
+        bus.publish(RunFinished(run_id=run_id, status=RunStatus.FAILED, reason="alu mismatch"))
+        recorder.close()  # detaches from the bus after taking everything it holds
+
+    with engine.connect() as conn:
+        run = conn.execute(select(Run.__table__).where(Run.id == run_id)).one()
+        step = conn.execute(select(Step.__table__).where(Step.run_id == run_id)).one()
+        failure = conn.execute(select(VR.__table__).where(VR.run_id == run_id)).one()
+        golden = conn.execute(select(Vector.golden)).scalar_one()
+        log_kinds = (
+            conn.execute(
+                select(EventLogRow.kind).where(EventLogRow.run_id == run_id).order_by(EventLogRow.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert (run.status, run.reason, run.ended_at is not None) == ("failed", "alu mismatch", True)
+    assert (step.status, step.message) == ("failed", "alu")
+    assert unpack_words(failure.expected) == (0xDEADBEEF, 1) == unpack_words(golden)
+    assert unpack_words(failure.actual) == (0xDEADBEEF, 3)
+    assert (failure.first_mismatch_addr, failure.flipped_bits) == (0x8000_0004, 2)
+    assert log_kinds == ["run", "console-rx", "run"]
+    assert count(engine, RailSampleRow.__table__, run_id=run_id) == 1
+    assert count(engine, MeasurementRow.__table__, run_id=run_id) == 1
+
+
+def test_heartbeat_advances_while_the_run_is_open(engine, wait_until):
+    with Recorder(engine, heartbeat_interval_s=0.05) as recorder:
+        run_id = recorder.start_run("C-001")
+        recorder.flush()
+
+        def heartbeat_after_start() -> bool:
+            with engine.connect() as conn:
+                started, beat = conn.execute(
+                    select(Run.started_at, Run.heartbeat_at).where(Run.id == run_id)
+                ).one()
+            return beat > started
+
+        wait_until(heartbeat_after_start, timeout=3.0, what="the run's heartbeat to advance")
+        recorder.finish_run(RunStatus.PASSED)
+
+
+def test_start_marks_runs_with_a_stale_heartbeat_interrupted_and_spares_live_ones(engine):
+    with Recorder(engine) as crashed:
+        dead_run = crashed.start_run("C-001")
+    with engine.begin() as conn:  # its process died a minute ago, mid-run
+        conn.execute(update(Run).where(Run.id == dead_run).values(heartbeat_at=time.time() - 60))
+
+    with Recorder(engine) as live:
+        live_run = live.start_run("C-002")
+        live.flush()
+        with Recorder(engine, stale_after_s=15) as next_start:
+            next_start.flush()
+            with engine.connect() as conn:
+                status = dict(conn.execute(select(Run.id, Run.status)).all())
+                reason = conn.execute(select(Run.reason).where(Run.id == dead_run)).scalar_one()
+        live.finish_run(RunStatus.PASSED)
+
+    assert status == {dead_run: "interrupted", live_run: "running"}
+    assert "bringup resume" in reason
+    assert mark_stale_runs(engine, 15) == []  # already marked: nothing more to do
+
+
+def test_a_resumed_run_records_each_vector_result_exactly_once(engine):
+    run_id = new_run_id()
+    with Recorder(engine) as first:
+        first.handle(run_started(run_id))
+        for index in (0, 1):
+            first.handle(StepStarted(run_id=run_id, index=index, name=f"s{index}", kind="vectors"))
+            first.handle(vector_result(run_id, step=index))
+            first.handle(StepFinished(run_id=run_id, index=index, status=StepStatus.PASSED))
+        first.handle(StepStarted(run_id=run_id, index=2, name="s2", kind="vectors"))
+        first.handle(vector_result(run_id, step=2, repeat=0))
+        # ... and the process dies here, with step 2 half done.
+
+    assert last_completed_step(engine, run_id) == 1
+    assert recorded_vector_keys(engine, run_id) == {(0, "a" * 64, 0), (1, "a" * 64, 0), (2, "a" * 64, 0)}
+
+    with Recorder(engine) as resumed:
+        resumed.handle(run_started(run_id, resumed=True))
+        resumed.handle(StepStarted(run_id=run_id, index=2, name="s2", kind="vectors"))
+        for repeat in (0, 1):  # repeat 0 is reported again by a careless resume
+            resumed.handle(vector_result(run_id, step=2, repeat=repeat))
+        resumed.handle(StepFinished(run_id=run_id, index=2, status=StepStatus.PASSED))
+        resumed.handle(RunFinished(run_id=run_id, status=RunStatus.PASSED))
+        assert resumed.last_completed_step(run_id) == 2
+
+    assert count(engine, VR.__table__, run_id=run_id) == 4
+    assert count(engine, VR.__table__, run_id=run_id, step_index=2) == 2
+    with engine.connect() as conn:
+        run = conn.execute(select(Run.status, Run.resume_count).where(Run.id == run_id)).one()
+    assert tuple(run) == ("passed", 1)

@@ -1,0 +1,156 @@
+"""The event bus: a slow ordinary subscriber never blocks the publisher and is told what it
+missed; a lossless subscriber slows the publisher down and misses nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import pytest
+
+from bringup.events import (
+    BusClosedError,
+    Dropped,
+    EventBus,
+    Log,
+    Measurement,
+    RunFinished,
+    RunStatus,
+)
+
+
+def wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {condition}"
+        threading.Event().wait(0.005)
+
+
+def log_event(i: int) -> Log:
+    return Log(run_id="r1", text=str(i))
+
+
+class GatedSubscriber:
+    """Records what it receives; blocks inside the handler until the gate opens."""
+
+    def __init__(self) -> None:
+        self.received: list[object] = []
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def __call__(self, event: object) -> None:
+        self.entered.set()
+        assert self.gate.wait(10), "test never opened the gate"
+        self.received.append(event)
+
+    def texts(self) -> list[object]:
+        return [f"dropped {e.count}" if isinstance(e, Dropped) else e.text for e in self.received]
+
+
+def test_events_are_frozen_and_carry_run_id_and_wall_clock_time():
+    before = time.time()
+    event = Measurement(run_id="r1", step_index=2, name="idd", value=0.1, units="A")
+
+    assert before <= event.ts <= time.time()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.value = 0.2  # type: ignore[misc]
+    assert not hasattr(event, "__dict__")  # slots
+
+
+def test_each_subscriber_gets_every_event_in_order():
+    seen_a, seen_b = [], []
+    with EventBus() as bus:
+        bus.subscribe(seen_a.append, name="a")
+        bus.subscribe(seen_b.append, name="b", lossless=True)
+        events = [log_event(i) for i in range(100)]
+        for event in events:
+            bus.publish(event)
+    assert seen_a == events == seen_b
+
+
+def test_a_slow_subscriber_drops_without_blocking_and_is_told_where_and_how_many():
+    slow = GatedSubscriber()
+    bus = EventBus()
+    sub = bus.subscribe(slow, name="tui", maxsize=2)
+
+    bus.publish(log_event(0))
+    assert slow.entered.wait(5)  # event 0 is in the handler, the queue is empty
+    start = time.monotonic()
+    for i in range(1, 10):  # 1 and 2 fit the queue; 3..9 do not
+        bus.publish(log_event(i))
+    publish_time = time.monotonic() - start
+    slow.gate.set()
+    wait_until(lambda: len(slow.received) == 3)  # the queue has room again
+    bus.publish(log_event(10))
+    bus.close()
+
+    assert publish_time < 1.0  # the gate was shut all along: publish did not wait for it
+    assert slow.texts() == ["0", "1", "2", "dropped 7", "10"]
+    assert sub.dropped_total == 7
+
+
+def test_close_reports_drops_that_no_later_event_carried():
+    slow = GatedSubscriber()
+    bus = EventBus()
+    bus.subscribe(slow, maxsize=1)
+    bus.publish(log_event(0))
+    assert slow.entered.wait(5)
+    for i in range(1, 5):
+        bus.publish(log_event(i))
+    slow.gate.set()
+    bus.close()
+
+    assert slow.texts() == ["0", "1", "dropped 3"]
+
+
+def test_a_lossless_subscriber_makes_publish_wait_and_loses_nothing():
+    recorder = GatedSubscriber()
+    bus = EventBus()
+    bus.subscribe(recorder, name="recorder", maxsize=1, lossless=True)
+    published: list[int] = []
+
+    def publish_all() -> None:
+        for i in range(20):
+            bus.publish(log_event(i))
+            published.append(i)
+
+    publisher = threading.Thread(target=publish_all)
+    publisher.start()
+    assert recorder.entered.wait(5)
+    publisher.join(0.3)
+    assert publisher.is_alive(), "publish should wait while the lossless queue is full"
+    assert len(published) <= 2  # one in the handler, one queued
+
+    recorder.gate.set()
+    publisher.join(10)
+    bus.close()
+    assert recorder.texts() == [str(i) for i in range(20)]
+
+
+def test_a_failing_subscriber_does_not_stop_delivery():
+    seen = []
+
+    def broken(event: object) -> None:
+        raise ValueError("subscriber bug")
+
+    with EventBus() as bus:
+        bus.subscribe(broken, name="broken")
+        bus.subscribe(seen.append, name="ok")
+        bus.publish(log_event(1))
+        bus.publish(RunFinished(run_id="r1", status=RunStatus.PASSED))
+    assert [type(e).__name__ for e in seen] == ["Log", "RunFinished"]
+
+
+def test_close_delivers_what_is_queued_and_then_refuses_events():
+    slow = GatedSubscriber()
+    bus = EventBus()
+    bus.subscribe(slow, maxsize=100)
+    for i in range(50):
+        bus.publish(log_event(i))
+    slow.gate.set()
+    bus.close()
+
+    assert len(slow.received) == 50
+    with pytest.raises(BusClosedError, match="closed"):
+        bus.publish(log_event(51))
