@@ -24,7 +24,7 @@ from bringup.yamlfile import (
 )
 
 if TYPE_CHECKING:
-    from instruments.roles import Multimeter, PowerChannel
+    from instruments.roles import Multimeter, PowerChannel, PowerSupply
 
 # Which role each driver plays. Kept here (not imported from instruments.registry) so that
 # validating a station file never imports pyvisa; a test checks the two agree.
@@ -117,9 +117,11 @@ class StationSpec(_Strict):
     rails: dict[str, RailSpec]
     power_on_order: list[str]
     clock: ClockSpec | None = None
+    core_rail: str | None = None  # the rail whose volts condition results; default: first powered
 
-    def rail_order(self) -> list[str]:
-        return list(self.power_on_order)
+    @property
+    def core_rail_name(self) -> str:
+        return self.core_rail or self.power_on_order[0]
 
     def instruments_with_role(self, role: str) -> list[str]:
         return [name for name, spec in self.instruments.items() if spec.role == role]
@@ -164,6 +166,9 @@ def _cross_check(spec: StationSpec, source: LocatedYaml) -> list[ConfigError]:
             errors.append(source.error((*at, "meter"), f"rail {rail_name}: '{rail.meter}' is not a "
                           "multimeter of this station", f"use one of: {', '.join(meters) or '-'}"))
     errors.extend(_check_order(spec, source))
+    if spec.core_rail is not None and spec.core_rail not in spec.rails:
+        errors.append(source.error(("core_rail",), f"core_rail '{spec.core_rail}' is not a rail",
+                      f"use one of: {', '.join(spec.rails)}"))
     if spec.clock is not None and spec.clock.source not in spec.instruments_with_role("clock_source"):
         errors.append(source.error(("clock", "source"), f"clock source '{spec.clock.source}' is not a "
                       "clock source of this station", "name the waveform generator that drives the clock"))
@@ -193,6 +198,7 @@ class BoundRail:
 
     name: str
     spec: RailSpec
+    supply: PowerSupply
     channel: PowerChannel
     meter: Multimeter | None = None
 
@@ -244,7 +250,7 @@ class Station:
             if supply is None:
                 continue
             meter = self.instruments.get(rail.meter) if rail.meter else None
-            self.rails[name] = BoundRail(name, rail, supply.channel(rail.channel), meter)
+            self.rails[name] = BoundRail(name, rail, supply, supply.channel(rail.channel), meter)
 
     def of_role(self, role: str) -> list[Any]:
         return [self.instruments[n] for n in self.spec.instruments_with_role(role) if n in self.instruments]

@@ -49,6 +49,7 @@ class LocatedYaml:
     """The plain data of a YAML file plus the 1-based line of every key and list item."""
 
     path: Path
+    text: str
     data: Any
     lines: dict[Location, int]
 
@@ -74,6 +75,12 @@ def load_located(path: str | Path, *, what: str = "file") -> LocatedYaml:
         raise ConfigError(path, None, f"no such {what}", "check the path") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise ConfigError(path, None, f"cannot read this {what}: {exc}") from None
+    return parse_located(text, path)
+
+
+def parse_located(text: str, path: str | Path) -> LocatedYaml:
+    """Parse YAML `text` that came from `path` (a file, or a label such as a database record)."""
+    path = Path(path)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -86,7 +93,7 @@ def load_located(path: str | Path, *, what: str = "file") -> LocatedYaml:
     lines: dict[Location, int] = {(): 1}
     if root is not None:
         _record_lines(root, (), lines, path)
-    return LocatedYaml(path, data, lines)
+    return LocatedYaml(path, text, data, lines)
 
 
 def _record_lines(node: yaml.Node, loc: Location, lines: dict[Location, int], path: Path) -> None:
@@ -115,28 +122,44 @@ def errors_from_validation(source: LocatedYaml, exc: Any, model: type) -> Config
     # An unknown key usually explains a missing one next to it (a typo), so say it first.
     problems = sorted(exc.errors(include_url=False), key=lambda p: p["type"] != "extra_forbidden")
     for problem in problems:
-        loc = tuple(part for part in problem["loc"] if not _is_union_tag(part))
-        found.append(source.error(loc, *_explain(problem, loc, model)))
+        raw = tuple(problem["loc"])
+        loc = _in_file(raw, source)
+        found.append(source.error(loc, *_explain(problem, loc, raw, model)))
     return ConfigErrors(found)
 
 
-def _is_union_tag(part: str | int) -> bool:
-    # pydantic puts a tagged-union member's name into `loc`; the file has no such key.
-    return isinstance(part, str) and part.startswith("__tag__")
+def _in_file(raw: Location, source: LocatedYaml) -> Location:
+    """Drop what pydantic adds to `loc` that the file has no key for (a tagged-union member's tag)."""
+    kept: tuple[str | int, ...] = ()
+    for index, part in enumerate(raw):
+        if (*kept, part) in source.lines or index == len(raw) - 1:
+            kept = (*kept, part)
+    return kept
 
 
-def _explain(problem: dict[str, Any], loc: Location, model: type) -> tuple[str, str]:
+def _describe(loc: Location) -> str:
+    """`steps.7.clock_mhz` as a person says it: `step 8 clock_mhz`."""
+    words: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parent = words.pop() if words else "item"
+            words.append(f"{parent.removesuffix('s')} {part + 1}")
+        else:
+            words.append(str(part))
+    return " ".join(words) or "the file"
+
+
+def _explain(problem: dict[str, Any], loc: Location, raw: Location, model: type) -> tuple[str, str]:
     kind = problem["type"]
-    dotted = ".".join(str(part) for part in loc) or "the file"
+    dotted = _describe(loc)
     if kind == "extra_forbidden":
-        parent = loc[:-1]
-        known = _field_names(_model_at(model, parent))
+        known = _field_names(_model_at(model, raw[:-1]))
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         if close:
             fix = f"did you mean '{close[0]}'?"
         else:
             fix = f"remove it or use one of: {', '.join(known)}" if known else "remove it"
-        return f"unknown key '{loc[-1]}' in {'.'.join(map(str, parent)) or 'the file'}", fix
+        return f"unknown key '{loc[-1]}' in {_describe(loc[:-1])}", fix
     if kind == "missing":
         return f"missing key '{loc[-1]}'", f"add '{loc[-1]}:' here"
     given = problem.get("input")
@@ -161,17 +184,35 @@ def _explain(problem: dict[str, Any], loc: Location, model: type) -> tuple[str, 
 
 
 def _model_at(model: Any, loc: Location) -> Any:
-    """The model class that `loc` points into, walking fields, dict values and list items."""
+    """The model class that pydantic's `loc` points into: fields, dict values, list items, tags."""
     current = _unwrap_optional(model)
     for part in loc:
         fields = getattr(current, "model_fields", None)
         if fields is not None and isinstance(part, str) and part in fields:
             current = fields[part].annotation
+        elif _union_members(current):
+            current = next((m for m in _union_members(current) if _has_tag(m, part)), None)
         else:  # a dict key or a list index: step into the value type
             args = typing.get_args(current)
             current = args[-1] if args else None
         current = _unwrap_optional(current)
     return current
+
+
+def _union_members(annotation: Any) -> tuple[Any, ...]:
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return ()
+
+
+def _has_tag(member: Any, tag: str | int) -> bool:
+    """Whether a union member is the one pydantic named by `tag` (its Literal discriminator)."""
+    for field in getattr(member, "model_fields", {}).values():
+        if typing.get_origin(field.annotation) is typing.Literal and tag in typing.get_args(field.annotation):
+            return True
+    return False
 
 
 def _unwrap_optional(annotation: Any) -> Any:

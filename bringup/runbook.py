@@ -1,0 +1,268 @@
+"""The runbook file: an ordered list of steps, validated completely before any instrument is touched.
+
+    name: smoke
+    steps:
+      - step: power_on
+      - step: measure
+        name: core voltage
+        rail: VDD_CORE
+        quantity: voltage
+        low: 0.78
+        high: 0.82
+      - step: run_vectors
+        suite: directed
+        on_fail: continue
+
+Checks against the station (a rail it lacks, a voltage above a rail's absolute maximum, a
+limit with low > high, a suite that is not there) happen here too, so a bad runbook fails in
+a second with `file:line: what — fix`, not at 3 a.m. half-way through a run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from bringup.station import StationSpec
+from bringup.yamlfile import (
+    ConfigError,
+    ConfigErrors,
+    LocatedYaml,
+    errors_from_validation,
+    load_located,
+    parse_located,
+)
+
+OnFail = Literal["stop", "continue"]
+
+
+class _Step(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = None
+    on_fail: OnFail = "stop"
+
+    @property
+    def title(self) -> str:
+        return self.name or self.step  # type: ignore[attr-defined]
+
+
+class PowerOn(_Step):
+    step: Literal["power_on"]
+    rails: list[str] | None = None  # default: every rail, in the station's order
+
+
+class PowerOff(_Step):
+    step: Literal["power_off"]
+
+
+class SetRail(_Step):
+    step: Literal["set_rail"]
+    rail: str
+    volts: float = Field(gt=0)
+
+
+class Measure(_Step):
+    step: Literal["measure"]
+    quantity: Literal["voltage", "current", "die_temperature"]
+    rail: str | None = None
+    source: Literal["supply", "meter"] = "supply"
+    low: float | None = None
+    high: float | None = None
+    units: str | None = None
+
+    @field_validator("high")
+    @classmethod
+    def _high_not_below_low(cls, high: float | None, info: ValidationInfo) -> float | None:
+        low = info.data.get("low")
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"low {low} is above high {high} — swap them")
+        return high
+
+    @model_validator(mode="after")
+    def _sane(self) -> Measure:
+        if self.quantity != "die_temperature" and self.rail is None:
+            raise ValueError(f"measuring {self.quantity} needs a rail — add rail: <a rail of the station>")
+        return self
+
+    @property
+    def unit(self) -> str:
+        return self.units or {"voltage": "V", "current": "A", "die_temperature": "C"}[self.quantity]
+
+
+class ConsoleExpect(_Step):
+    step: Literal["console_expect"]
+    pattern: str
+    send: str | None = None
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class Wait(_Step):
+    step: Literal["wait"]
+    seconds: float = Field(ge=0)
+
+
+class SetClock(_Step):
+    step: Literal["set_clock"]
+    mhz: float = Field(gt=0)
+
+
+class SetTemperature(_Step):
+    step: Literal["set_temperature"]
+    celsius: float
+    window_c: float = Field(1.0, gt=0)
+    soak_s: float = Field(30.0, ge=0)
+    timeout_s: float = Field(900.0, gt=0)
+
+
+class RunVectors(_Step):
+    step: Literal["run_vectors"]
+    suite: str
+    clock_mhz: float | None = Field(None, gt=0)
+    repeat: int = Field(1, ge=1)
+    # for `suite: random`: `count` programs of `length` checked operations, drawn from `seed`
+    seed: int = 1
+    count: int = Field(20, ge=1)
+    length: int = Field(50, ge=1)
+
+
+class Checkpoint(_Step):
+    step: Literal["checkpoint"]
+
+
+Step = Annotated[
+    PowerOn | PowerOff | SetRail | Measure | ConsoleExpect | Wait | SetClock | SetTemperature
+    | RunVectors | Checkpoint,
+    Field(discriminator="step"),
+]
+STEP_KINDS = ("power_on", "power_off", "set_rail", "measure", "console_expect", "wait", "set_clock",
+              "set_temperature", "run_vectors", "checkpoint")
+
+
+class Runbook(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str = ""
+    steps: list[Step] = Field(min_length=1)
+
+
+class LoadedRunbook:
+    """A validated runbook with its source text (recorded with each run) and content hash."""
+
+    def __init__(self, path: Path, text: str, model: Runbook) -> None:
+        self.path = path
+        self.text = text
+        self.model = model
+        self.content_hash = hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def steps(self) -> list[Step]:
+        return list(self.model.steps)
+
+
+def load_runbook(
+    path: str | Path, station: StationSpec | None = None, *, suites: set[str] | None = None
+) -> LoadedRunbook:
+    """Validate a runbook, and against `station` and the known `suites` when given."""
+    return _validate(load_located(path, what="runbook"), station, suites)
+
+
+def parse_runbook(
+    text: str, label: str, station: StationSpec | None = None, *, suites: set[str] | None = None
+) -> LoadedRunbook:
+    """Validate runbook `text` kept elsewhere (a run's record); `label` stands for the file name."""
+    return _validate(parse_located(text, label), station, suites)
+
+
+def _validate(source: LocatedYaml, station: StationSpec | None, suites: set[str] | None) -> LoadedRunbook:
+    if not isinstance(source.data, dict):
+        raise ConfigErrors([source.error((), "a runbook is a mapping", "start with 'name:' and 'steps:'")])
+    _check_step_kinds(source)
+    try:
+        model = Runbook.model_validate(source.data)
+    except ValidationError as exc:
+        raise errors_from_validation(source, exc, Runbook) from None
+    problems = _against_station(model, source, station) if station else []
+    if suites is not None:
+        problems += _against_suites(model, source, suites)
+    if problems:
+        raise ConfigErrors(problems)
+    return LoadedRunbook(source.path, source.text, model)
+
+
+def _check_step_kinds(source: LocatedYaml) -> None:
+    """Unknown step kinds first, in our words: pydantic's tagged-union message is hard to read."""
+    errors = []
+    steps = source.data.get("steps")
+    for index, step in enumerate(steps if isinstance(steps, list) else []):
+        if not isinstance(step, dict):
+            errors.append(source.error(("steps", index), f"step {index + 1} must be a mapping",
+                                       "write it as '- step: <kind>' followed by its keys"))
+        elif "step" not in step:
+            errors.append(source.error(("steps", index), f"step {index + 1} does not say its kind",
+                                       f"add 'step:' with one of: {', '.join(STEP_KINDS)}"))
+        elif step["step"] not in STEP_KINDS:
+            errors.append(source.error(("steps", index, "step"), f"unknown step '{step['step']}'",
+                                       f"use one of: {', '.join(STEP_KINDS)}"))
+    if errors:
+        raise ConfigErrors(errors)
+
+
+def _against_station(model: Runbook, source: LocatedYaml, station: StationSpec) -> list[ConfigError]:
+    errors = []
+    for index, step in enumerate(model.steps):
+        at = ("steps", index)
+        rails = [step.rail] if isinstance(step, SetRail | Measure) and step.rail else []
+        if isinstance(step, PowerOn) and step.rails:
+            rails = step.rails
+        for rail in rails:
+            if rail not in station.rails:
+                errors.append(source.error((*at, "rail"), f"rail '{rail}' is not on station {station.name}",
+                                           f"use one of: {', '.join(station.rails)}"))
+        if isinstance(step, SetRail) and step.rail in station.rails:
+            limit = station.rails[step.rail].abs_max_v
+            if step.volts > limit:
+                errors.append(source.error((*at, "volts"), f"{step.volts} V is above {step.rail}'s absolute "
+                              f"maximum of {limit} V", "lower it; only the station file sets maximums"))
+        if isinstance(step, Measure) and step.source == "meter" and step.rail in station.rails \
+                and station.rails[step.rail].meter is None:
+            errors.append(source.error((*at, "source"), f"no meter senses {step.rail} on station "
+                          f"{station.name}", "use source: supply, or wire a meter to the rail"))
+        if isinstance(step, SetClock | SetTemperature | ConsoleExpect):
+            errors.extend(_needs_instrument(step, at, source, station))
+    return errors
+
+
+def _needs_instrument(step: _Step, at: tuple, source: LocatedYaml, station: StationSpec) -> list[ConfigError]:
+    role = {"set_clock": "console", "set_temperature": "thermal_forcer", "console_expect": "console"}
+    wanted = role[step.step]  # type: ignore[attr-defined]
+    if station.instruments_with_role(wanted):
+        return []
+    label = wanted.replace("_", " ")
+    return [source.error((*at, "step"), f"{step.step} needs a {label}, and station {station.name} "  # type: ignore[attr-defined]
+                         f"has none", f"add a {label} to the station file or remove this step")]
+
+
+def _against_suites(model: Runbook, source: LocatedYaml, suites: set[str]) -> list[ConfigError]:
+    return [
+        source.error(("steps", index, "suite"), f"no vector suite '{step.suite}'",
+                     f"use one of: {', '.join(sorted(suites)) or '(none found)'}")
+        for index, step in enumerate(model.steps)
+        if isinstance(step, RunVectors) and step.suite not in suites
+    ]
