@@ -23,7 +23,7 @@ from bringup.vectors.golden import (
 )
 from bringup.vectors.hexfile import dump_hex, load_hex, write_hex
 from bringup.vectors.model import RAM_BASE, RAM_SIZE, Vector, VectorError
-from bringup.vectors.runner import RunSummary, VectorDut, VectorOutcome, run_one, run_vectors
+from bringup.vectors.runner import RunSummary, VectorOutcome, run_one, run_vectors
 from bringup.vectors.suite import Suite, load_suite, load_vectors
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "RunSummary",
     "Suite",
     "Vector",
-    "VectorDut",
     "VectorError",
     "VectorOutcome",
     "WordMismatch",

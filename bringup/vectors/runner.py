@@ -9,24 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from bringup.dut.base import Dut
 from bringup.vectors.compare import Comparison, compare_signatures
 from bringup.vectors.golden import GoldenCache, compute_golden
 from bringup.vectors.model import Vector
-
-
-@runtime_checkable
-class VectorDut(Protocol):
-    """What running vectors needs of a DUT (bringup.dut's Dut protocol provides it)."""
-
-    def reset(self) -> None: ...
-
-    def load(self, address: int, data: bytes) -> None: ...
-
-    def run(self, entry: int, max_steps: int) -> Any: ...
-
-    def read_memory(self, address: int, length: int) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -73,7 +61,7 @@ Progress = Callable[[int, int, VectorOutcome], None]  # (done, total, the outcom
 
 
 def run_vectors(
-    dut: VectorDut, vectors: Iterable[Vector], cache: GoldenCache, progress: Progress | None = None,
+    dut: Dut, vectors: Iterable[Vector], cache: GoldenCache, progress: Progress | None = None,
 ) -> RunSummary:
     """Reset, load, run and check each vector in turn; goldens come from `cache` or the reference."""
     goldens = compute_golden(list(vectors), cache)
@@ -86,13 +74,10 @@ def run_vectors(
     return RunSummary(outcomes)
 
 
-def run_one(dut: VectorDut, vector: Vector, golden: bytes) -> VectorOutcome:
+def run_one(dut: Dut, vector: Vector, golden: bytes) -> VectorOutcome:
     dut.reset()
     dut.load(vector.load_address, vector.image)
-    watch = getattr(dut, "watch_tohost", None)
-    if callable(watch):  # lets a DUT stop at the tohost write instead of spending the whole budget
-        watch(vector.tohost)
-    result = dut.run(vector.entry, vector.max_steps)
+    result = dut.run(vector.entry, vector.max_steps, tohost=vector.tohost)
     tohost = int.from_bytes(dut.read_memory(vector.tohost, 4), "little")
     halted = bool(tohost & 1)
     actual = dut.read_memory(vector.signature_start, vector.signature_end - vector.signature_start)

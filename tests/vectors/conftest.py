@@ -6,47 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from bringup.emulator import Core, Memory, RunResult
-from bringup.vectors import RAM_BASE, RAM_SIZE, DirectoryCache
+from bringup.dut.reference import ReferenceDut
+from bringup.vectors import DirectoryCache
 
+RAM_FILL = 0x5A
 DIRECTED = Path(__file__).resolve().parents[2] / "runbooks" / "vectors"
 
 
-class EmulatorDut:
-    """A DUT on the reference core, with the Dut methods run_vectors needs.
-
-    Stand-in for bringup/dut/reference.py, which should replace it once it exists. Its RAM
-    persists across reset() like a chip's, so vectors cannot lean on a fresh zeroed memory.
-    """
-
-    def __init__(self) -> None:
-        self.memory = Memory(regions=[(RAM_BASE, RAM_SIZE)])
-        self.memory.write_bytes(RAM_BASE, bytes([0x5A]) * RAM_SIZE)
-        self._tohost: int | None = None
-
-    def reset(self) -> None:
-        self._tohost = None
-
-    def load(self, address: int, data: bytes) -> None:
-        self.memory.write_bytes(address, data)
-
-    def watch_tohost(self, address: int) -> None:
-        self._tohost = address
-
-    def run(self, entry: int, max_steps: int) -> RunResult:
-        core = Core(self.memory, tohost=self._tohost)
-        core.pc = entry
-        return core.run(max_steps=max_steps)
-
-    def read_memory(self, address: int, length: int) -> bytes:
-        return self.memory.read_bytes(address, length)
-
-
-class StuckBitDut(EmulatorDut):
+class StuckBitDut(ReferenceDut):
     """A chip whose RAM reads `bit` as 1 inside [start, end): a stuck-at-1 bit line."""
 
     def __init__(self, bit: int, start: int, end: int) -> None:
-        super().__init__()
+        super().__init__(fill=RAM_FILL)
         self.mask, self.start, self.end = 1 << bit, start, end
 
     def read_memory(self, address: int, length: int) -> bytes:
@@ -59,8 +30,9 @@ class StuckBitDut(EmulatorDut):
 
 
 @pytest.fixture
-def dut() -> EmulatorDut:
-    return EmulatorDut()
+def dut() -> ReferenceDut:
+    # RAM that is not zero, like a chip's after reset: vectors must not lean on zeroed memory.
+    return ReferenceDut(fill=RAM_FILL)
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
 from pathlib import Path
 
+from bringup.dut.base import Dut
 from bringup.vectors import DirectoryCache, generate, load_vectors, run_vectors
-from bringup.vectors.runner import VectorDut, VectorOutcome
+from bringup.vectors.runner import VectorOutcome
 
 
-def test_all_directed_suites_pass_against_golden(dut: VectorDut, cache: DirectoryCache,
+def test_all_directed_suites_pass_against_golden(dut: Dut, cache: DirectoryCache,
                                                  directed_dir: Path) -> None:
     seen: list[tuple[int, int, str]] = []
 
@@ -17,7 +18,7 @@ def test_all_directed_suites_pass_against_golden(dut: VectorDut, cache: Director
     assert all(outcome.exit_code == 0 for outcome in summary.outcomes)
 
 
-def test_generated_vectors_pass_on_the_reference_dut(dut: VectorDut, cache: DirectoryCache,
+def test_generated_vectors_pass_on_the_reference_dut(dut: Dut, cache: DirectoryCache,
                                                      tmp_path: Path) -> None:
     written = generate(seed=3, count=4, length=60, mix=None, out_dir=tmp_path)
     summary = run_vectors(dut, load_vectors(written.suite_file), cache)
@@ -38,7 +39,7 @@ def test_a_stuck_bit_shows_as_its_pattern(stuck_bit_dut: type, cache: DirectoryC
     assert outcome.describe().startswith("FAIL alu: exited 0; ")
 
 
-def test_a_program_that_never_reaches_tohost_fails(dut: VectorDut, cache: DirectoryCache,
+def test_a_program_that_never_reaches_tohost_fails(dut: Dut, cache: DirectoryCache,
                                                    directed_dir: Path) -> None:
     (alu,) = [v for v in load_vectors(directed_dir / "directed.yaml") if v.name == "alu"]
     run_vectors(dut, [alu], cache)  # fills the golden cache with the full budget

@@ -1,0 +1,113 @@
+"""MonitorDut: a chip driven over its UART monitor (docs/monitor-protocol.md).
+
+Every command is one line; the reply is data lines, one `OK ...`/`ERR code message` status line
+and the prompt. One regex finds the status line and the prompt after it, so an exchange is one
+write and (usually) one read.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from bringup.dut.base import DutError, DutTimeout, RunOutcome
+
+WORDS_PER_LOAD = 64
+WORDS_PER_DUMP = 1024
+_REPLY = re.compile(r"(?:^|\n)(?:> )?(OK|ERR)(?: ([^\r\n]*))?\r?\n> ")
+_BANNER = re.compile(r"BRINGUP-MON [^\r\n]*\r?\n> ")
+_STATUSES = {"exit", "timeout", "trap"}
+# The slowest chip (or simulator) we allow for before calling a run hung: instructions per second.
+SLOWEST_IPS = 1_000_000
+
+
+class DutCommandError(DutError):
+    """The chip refused a command (`ERR code message`)."""
+
+    def __init__(self, chip: str, command: str, code: int, message: str) -> None:
+        self.code = code
+        super().__init__(f"chip {chip} refused '{command}': ERR {code} {message}")
+
+
+class MonitorDut:
+    def __init__(self, console: Any, *, name: str = "chip", timeout_s: float = 2.0,
+                 boot_timeout_s: float = 5.0) -> None:
+        self.console = console
+        self.name = name
+        self.timeout_s = timeout_s
+        self.boot_timeout_s = boot_timeout_s
+
+    # ------------------------------------------------------------------------------ commands
+    def identify(self) -> dict[str, str]:
+        fields, _ = self._command("ID")
+        return dict(token.split("=", 1) for token in fields.split() if "=" in token)
+
+    def reset(self) -> None:
+        self._command("RESET")
+        self._expect(_BANNER, self.boot_timeout_s, "RESET")
+
+    def set_clock(self, mhz: float) -> float:
+        fields, _ = self._command(f"CLK {round(mhz)}")
+        return float(fields.split()[0])
+
+    def clock_mhz(self) -> float:
+        fields, _ = self._command("CLK")
+        return float(fields.split()[0])
+
+    def load(self, address: int, data: bytes) -> None:
+        if len(data) % 4:
+            raise DutError(f"chip {self.name}: load of {len(data)} bytes at {address:#x} is not whole words")
+        words = memoryview(data).cast("I")  # little-endian hosts only, as are the targets we run on
+        for start in range(0, len(words), WORDS_PER_LOAD):
+            chunk = " ".join(f"{word:x}" for word in words[start:start + WORDS_PER_LOAD])
+            self._command(f"LOAD {address + 4 * start:x} {chunk}")
+
+    def run(self, entry: int, max_steps: int, *, tohost: int | None = None) -> RunOutcome:
+        command = f"RUN {entry:x} {max_steps}" + (f" {tohost:x}" if tohost is not None else "")
+        start = time.perf_counter()
+        fields, _ = self._command(command, timeout=self.timeout_s + max_steps / SLOWEST_IPS)
+        seconds = time.perf_counter() - start
+        status, code, steps = fields.split()
+        if status not in _STATUSES:
+            raise DutError(f"chip {self.name}: RUN answered an unknown status '{status}'")
+        return RunOutcome(status, int(code), int(steps), seconds)  # type: ignore[arg-type]
+
+    def read_memory(self, address: int, length: int) -> bytes:
+        count = (length + 3) // 4
+        words: list[int] = []
+        while len(words) < count:
+            n = min(WORDS_PER_DUMP, count - len(words))
+            _, data = self._command(f"DUMP {address + 4 * len(words):x} {n}")
+            got = [int(token, 16) for token in data.split()]
+            if len(got) != n:
+                raise DutError(f"chip {self.name}: DUMP of {n} words returned {len(got)}")
+            words.extend(got)
+        return b"".join(word.to_bytes(4, "little") for word in words)[:length]
+
+    def die_temperature(self) -> float:
+        fields, _ = self._command("TEMP")
+        return float(fields.split()[0])
+
+    # ----------------------------------------------------------------------------- plumbing
+    def _command(self, line: str, timeout: float | None = None) -> tuple[str, str]:
+        """Send one command; returns (fields after OK, data lines before the status line)."""
+        self.console.write_line(line)
+        match, before = self._expect(_REPLY, timeout or self.timeout_s, line)
+        status, fields = match.group(1), match.group(2) or ""
+        if status == "ERR":
+            code, _, message = fields.partition(" ")
+            raise DutCommandError(self.name, line[:40], int(code) if code.isdigit() else 0, message)
+        return fields, before
+
+    def _expect(self, pattern: re.Pattern[str], timeout: float, command: str) -> tuple[re.Match[str], str]:
+        from instruments.errors import ConsoleTimeout
+
+        try:
+            return self.console.expect(pattern, timeout)
+        except ConsoleTimeout as exc:
+            raise DutTimeout(
+                f"chip {self.name} did not answer '{command[:40]}' within {timeout:.1f} s "
+                f"(hung, unpowered or babbling; last received: {exc.tail[-80:]!r}) — "
+                "reset or power-cycle it"
+            ) from None
