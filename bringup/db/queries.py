@@ -331,3 +331,29 @@ def _sort_key(key: _Key) -> Sequence[Any]:
     """Kind, name, then corner (frequency, temperature) and voltage; None sorts last."""
     kind, name, vdd, mhz, temp = key
     return (kind, name, *((c is None, c or 0.0) for c in (mhz, temp, vdd)))
+
+
+@dataclass(frozen=True)
+class RunRecipe:
+    """What a resume needs to run a recorded run again: who, on what, with which runbook text."""
+
+    run_id: str
+    status: str
+    chip_serial: str
+    station: str
+    runbook_name: str
+    runbook_text: str
+    operator: str
+
+
+def run_recipe(engine: Engine, run_id: str) -> RunRecipe | None:
+    stmt = (
+        select(Run.id, Run.status, Chip.serial, Station.name, Runbook.name, Runbook.text, Run.operator)
+        .join(Chip, Chip.id == Run.chip_id)
+        .join(Station, Station.id == Run.station_id)
+        .join(Runbook, Runbook.id == Run.runbook_id)
+        .where(Run.id == run_id)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(stmt).one_or_none()
+    return RunRecipe(*row) if row is not None else None

@@ -1,0 +1,50 @@
+"""run_vectors: a suite on the chip, each result compared with the reference core's.
+
+Between vectors the run may pause or abort; on resume, vectors already recorded for this step
+(by content hash and repeat) are skipped, so none is run twice into the record.
+"""
+
+from __future__ import annotations
+
+import time
+
+from bringup.events import VectorResult
+from bringup.steps.base import Step, StepContext, StepOutcome
+
+
+class RunVectorsStep(Step):
+    kind = "run_vectors"
+
+    def run(self, ctx: StepContext) -> StepOutcome:
+        from bringup.vectors.runner import run_one
+
+        spec = self.spec
+        library = ctx.vector_source
+        vectors = library.vectors(spec.suite, seed=spec.seed, count=spec.count, length=spec.length)
+        goldens = library.goldens(vectors)
+        if spec.clock_mhz is not None:
+            ctx.core_mhz = ctx.dut.set_clock(spec.clock_mhz)
+        elif ctx.core_mhz is None:
+            ctx.core_mhz = ctx.dut.clock_mhz()
+        ran = failed = skipped = 0
+        for repeat in range(spec.repeat):
+            for vector in vectors:
+                if (ctx.step_index, vector.content_hash, repeat) in ctx.done_vectors:
+                    skipped += 1
+                    continue
+                ctx.control.checkpoint()
+                start = time.perf_counter()
+                outcome = run_one(ctx.dut, vector, goldens[vector.content_hash])
+                comparison = outcome.comparison
+                ran += 1
+                failed += not outcome.passed
+                ctx.emit(VectorResult(
+                    run_id=ctx.run_id, step_index=ctx.step_index, vector_name=vector.name,
+                    content_hash=vector.content_hash, passed=outcome.passed,
+                    expected=comparison.expected, actual=comparison.actual,
+                    first_mismatch_addr=comparison.first_mismatch_address,
+                    flipped_bits=comparison.flipped_bits, repeat=repeat, conditions=ctx.conditions(),
+                    duration_s=time.perf_counter() - start,
+                ))  # fmt: skip
+        resumed = f" ({skipped} already recorded)" if skipped else ""
+        return StepOutcome(failed == 0, f"{ran - failed}/{ran} vectors passed{resumed}")
