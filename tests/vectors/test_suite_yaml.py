@@ -75,7 +75,7 @@ def test_a_single_vector_file_and_its_overrides(tmp_path: Path) -> None:
 
 def test_a_typo_names_the_line_and_the_likely_key(tmp_path: Path) -> None:
     path = suite_file(tmp_path, "name: s\nvectors:\n  - file: alu.elf\n    max_step: 10\n")
-    assert one_error(path) == f"{path}:4: unknown key 'max_step' in vectors.0 — did you mean 'max_steps'?"
+    assert one_error(path) == f"{path}:4: unknown key 'max_step' in vector 1 — did you mean 'max_steps'?"
 
 
 @pytest.mark.parametrize(("text", "line", "says"), [
