@@ -14,7 +14,9 @@ while its queue is full, so it applies back-pressure instead of losing anything.
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import socket
 import threading
 import time
 import uuid
@@ -95,6 +97,8 @@ class RunStarted(RunEvent):
     die_y: int | None = None
     instruments: tuple[InstrumentInfo, ...] = ()
     resumed: bool = False
+    host: str = field(default_factory=socket.gethostname)  # who records it: a dead run on this
+    pid: int = field(default_factory=os.getpid)  # host is recognised at once by its pid
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,6 +30,8 @@ COLLAPSE_FRACTION = 0.8
 # regulate at the limit, which is never a healthy operating point for a chip.
 OVER_CURRENT_FRACTION = 0.98
 READBACK_SETTLE_S = 0.5
+# How long a power-down keeps retrying a supply that does not answer before reporting it.
+SAFE_OFF_RETRY_S = 5.0
 
 
 class PowerFault(Exception):
@@ -84,8 +86,11 @@ class PowerController:
     def power_on(self, rails: Iterable[str] | None = None) -> None:
         """Bring `rails` (default: all) up in station order, then the reference clock."""
         wanted = set(rails) if rails is not None else set(self.order)
+        for name in wanted:
+            self._rail(name)
         with self._lock:
             self._check_not_tripped()
+            self._refuse_out_of_order(wanted)
             try:
                 for name in self.order:
                     if name in wanted and name not in self._setpoint:
@@ -114,29 +119,47 @@ class PowerController:
     def setpoint(self, name: str) -> float | None:
         return self._setpoint.get(name)
 
-    def safe_off(self, reason: str = "power-down") -> list[str]:
-        """Clock off, then every rail off in reverse order; never raises. Returns what failed."""
-        failures: list[str] = []
+    def safe_off(self, reason: str = "power-down", *, retry_s: float = SAFE_OFF_RETRY_S) -> list[str]:
+        """Clock off, then every rail off in reverse order; never raises. Returns what failed.
+
+        A rail whose supply does not answer is retried (the driver reconnects) until `retry_s`
+        has passed; what is still on after that is reported, never silently assumed off.
+        """
         self._monitor_stop.set()
         with self._lock:
-            if self._clock is not None:
-                failures += _attempt("clock off", lambda: self._clock[0].set_output(False))
-            for name in reversed(self.order):
-                failures += _attempt(f"{name} off", self.rails[name].channel.set_output, False)
-                self._setpoint.pop(name, None)
+            switches = self._off_switches()
+            deadline = time.monotonic() + retry_s
+            while True:
+                errors = {what: error for what, switch in switches.items() if (error := _try(switch))}
+                switches = {what: switches[what] for what in errors}
+                if not switches or time.monotonic() >= deadline:
+                    break
+                self._sleep(0.2)
+            self._setpoint.clear()
+        failures = [f"{what} off: {error}" for what, error in errors.items()]
         if failures:
             failures += self._all_off_fallback()
-        detail = f"; failures: {'; '.join(failures)}" if failures else ""
+        detail = f"; NOT OFF: {'; '.join(failures)}" if failures else ""
         self._emit_log(f"powered down ({reason}){detail}")
         return failures
 
+    def _off_switches(self) -> dict[str, Callable[[], None]]:
+        """What to switch off, in order: the clock first (never clock an unpowered chip), then
+        the rails in reverse power-on order."""
+        switches: dict[str, Callable[[], None]] = {}
+        if self._clock is not None:
+            source = self._clock[0]
+            switches["clock"] = lambda: source.set_output(False)
+        for name in reversed(self.order):
+            channel = self.rails[name].channel
+            switches[name] = lambda channel=channel: channel.set_output(False)
+        return switches
+
     def _all_off_fallback(self) -> list[str]:
         """A channel that would not turn off: ask its whole supply to turn everything off."""
-        failures = []
         supplies = {rail.spec.supply: rail.supply for rail in self.rails.values()}
-        for name, supply in supplies.items():
-            failures += _attempt(f"{name} all off", supply.all_off)
-        return failures
+        errors = {name: _try(supply.all_off) for name, supply in supplies.items()}
+        return [f"{name} all off: {error}" for name, error in errors.items() if error]
 
     # ----------------------------------------------------------------------------- rails
     def _rail(self, name: str) -> BoundRail:
@@ -144,6 +167,16 @@ class PowerController:
             return self.rails[name]
         except KeyError:
             raise PowerFault(name, f"no such rail; the station has {', '.join(self.rails)}") from None
+
+    def _refuse_out_of_order(self, wanted: set[str]) -> None:
+        """A rail may come up only after every rail before it in the station's order."""
+        for index, name in enumerate(self.order):
+            if name not in wanted:
+                continue
+            missing = [r for r in self.order[:index] if r not in wanted and r not in self._setpoint]
+            if missing:
+                raise LimitViolation(name, f"refused: {', '.join(missing)} must be up first "
+                                     f"(station power-on order {' -> '.join(self.order)})")
 
     @staticmethod
     def _refuse_above_limits(rail: BoundRail, volts: float) -> None:
@@ -270,12 +303,13 @@ class PowerController:
         self.stop_monitor()
 
 
-def _attempt(what: str, action: Callable[..., Any], *args: Any) -> list[str]:
+def _try(action: Callable[[], Any]) -> str | None:
+    """Run `action`; the first line of what went wrong, or None."""
     try:
-        action(*args)
+        action()
     except Exception as exc:
-        return [f"{what}: {_first_line(exc)}"]
-    return []
+        return _first_line(exc)
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -225,7 +225,7 @@ def _check_step_kinds(source: LocatedYaml) -> None:
 
 
 def _against_station(model: Runbook, source: LocatedYaml, station: StationSpec) -> list[ConfigError]:
-    errors = []
+    errors = _power_sequence(model, source, station)
     for index, step in enumerate(model.steps):
         at = ("steps", index)
         rails = [step.rail] if isinstance(step, SetRail | Measure) and step.rail else []
@@ -246,6 +246,31 @@ def _against_station(model: Runbook, source: LocatedYaml, station: StationSpec) 
                           f"{station.name}", "use source: supply, or wire a meter to the rail"))
         if isinstance(step, SetClock | SetTemperature | ConsoleExpect):
             errors.extend(_needs_instrument(step, at, source, station))
+    return errors
+
+
+def _power_sequence(model: Runbook, source: LocatedYaml, station: StationSpec) -> list[ConfigError]:
+    """Follow which rails are up step by step: a rail never comes up before the rails the station
+    puts before it, and set_rail only touches a powered rail."""
+    order = station.power_on_order
+    powered: set[str] = set()
+    errors = []
+    for index, step in enumerate(model.steps):
+        if isinstance(step, PowerOn):
+            wanted = set(step.rails or order)
+            for position, rail in enumerate(order):
+                missing = [r for r in order[:position] if r not in wanted | powered]
+                if rail in wanted and missing:
+                    errors.append(source.error(("steps", index, "rails"), f"{rail} would come up before "
+                                  f"{', '.join(missing)}; station {station.name} powers "
+                                  f"{' -> '.join(order)}", f"power {', '.join(missing)} on first"))
+                    break
+            powered |= wanted
+        elif isinstance(step, PowerOff):
+            powered.clear()
+        elif isinstance(step, SetRail) and step.rail in station.rails and step.rail not in powered:
+            errors.append(source.error(("steps", index, "rail"), f"set_rail {step.rail} before it is "
+                          "powered", "add a power_on step before it"))
     return errors
 
 

@@ -108,6 +108,10 @@ class Run(Base):
     heartbeat_at: Mapped[float] = mapped_column(Float)
     software_version: Mapped[str] = mapped_column(String(100), default="")
     resume_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The process recording the run: a run whose process is gone from this host is dead now,
+    # without waiting for its heartbeat to go stale.
+    host: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Step(Base):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 import threading
 import time
 from typing import Any
@@ -314,19 +316,24 @@ class Recorder:
 
 
 def mark_stale_runs(engine: Engine, stale_after_s: float = DEFAULT_STALE_AFTER_S) -> list[str]:
-    """Mark ``interrupted`` every running run whose heartbeat is older than ``stale_after_s``.
+    """Mark ``interrupted`` every running run that is dead.
 
-    Such a run's recorder died (crash, kill, power loss); a live run on another station keeps
-    its heartbeat fresh and is left alone. Returns the ids marked.
+    Dead means: its heartbeat is older than ``stale_after_s`` (a crash anywhere), or it was
+    recorded by a process on this host that no longer exists (found at once, no waiting). A
+    live run on another station keeps its heartbeat fresh and is left alone. Returns the ids.
     """
     now = time.time()
     cutoff = now - stale_after_s
+    here = socket.gethostname()
     with engine.begin() as conn:
-        stale = conn.execute(
-            select(Run.id, Run.heartbeat_at).where(
-                Run.status == RunStatus.RUNNING.value, Run.heartbeat_at < cutoff
-            )
+        running = conn.execute(
+            select(Run.id, Run.heartbeat_at, Run.host, Run.pid).where(Run.status == RunStatus.RUNNING.value)
         ).all()
+        stale = [
+            (run_id, heartbeat_at)
+            for run_id, heartbeat_at, host, pid in running
+            if heartbeat_at < cutoff or (host == here and pid and not _process_alive(pid))
+        ]
         for run_id, heartbeat_at in stale:
             conn.execute(
                 update(Run)
@@ -335,15 +342,26 @@ def mark_stale_runs(engine: Engine, stale_after_s: float = DEFAULT_STALE_AFTER_S
                     status=RunStatus.INTERRUPTED.value,
                     ended_at=heartbeat_at,
                     reason=(
-                        f"recording stopped without an end ({now - heartbeat_at:.0f} s without "
-                        "a heartbeat): the process crashed or was killed; `bringup resume` "
-                        "continues it"
+                        f"recording stopped without an end (last heartbeat {now - heartbeat_at:.0f} s "
+                        "ago): the process crashed or was killed; `bringup resume` continues it"
                     ),
                 )
             )
     if stale:
         log.warning("marked %d stale run(s) interrupted: %s", len(stale), [r for r, _ in stale])
     return [run_id for run_id, _ in stale]
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
 
 
 def last_completed_step(engine: Engine, run_id: str) -> int | None:

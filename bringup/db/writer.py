@@ -202,6 +202,8 @@ class RowWriter:
                     ended_at=None,
                     heartbeat_at=event.ts,
                     resume_count=Run.resume_count + 1,
+                    host=event.host,
+                    pid=event.pid,
                 )
             )
             if resumed.rowcount:
@@ -220,6 +222,8 @@ class RowWriter:
                 heartbeat_at=event.ts,
                 software_version=event.software_version or __version__,
                 resume_count=0,
+                host=event.host,
+                pid=event.pid,
             )
         )
 

@@ -91,6 +91,21 @@ def test_a_voltage_above_the_rails_absolute_maximum_is_refused(tmp_path: Path) -
     assert "above VDD_CORE's absolute maximum of 0.95 V" in text
 
 
+def test_a_rail_powered_out_of_order_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "  - step: power_on\n", "  - step: power_on\n    rails: [VDD_CORE, VDD_IO]\n")
+    with pytest.raises(ConfigErrors) as caught:
+        load_runbook(path, STATION, suites=SUITES)
+    text = str(caught.value.errors[0])
+    assert text.startswith(f"{path}:{_line_of(path, 'rails: [VDD_CORE, VDD_IO]')}: VDD_IO would come up before VDD_SRAM")
+    assert "power VDD_SRAM on first" in text
+
+
+def test_set_rail_before_power_on_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "  - step: power_on\n", "  - step: set_rail\n    rail: VDD_CORE\n    volts: 0.7\n  - step: power_on\n")
+    with pytest.raises(ConfigErrors, match=r":6: set_rail VDD_CORE before it is powered — add a power_on step"):
+        load_runbook(path, STATION, suites=SUITES)
+
+
 def test_a_runbook_from_a_run_record_is_validated_the_same_way() -> None:
     with pytest.raises(ConfigErrors, match="run 42 runbook:3: unknown step 'boot'"):
         parse_runbook("name: x\nsteps:\n  - step: boot\n", "run 42 runbook", STATION)
