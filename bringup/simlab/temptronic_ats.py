@@ -93,9 +93,12 @@ class TemptronicATS(ScpiInstrument):
 
     def _read_error_register(self) -> int:
         value = self._error_register
-        if not self.flow_on and abs(self.setpoints[self.selected] - AMBIENT_C) > self.window_c:
+        # Flow off or head up is a fault only while the forcer is asked to hold a temperature
+        # away from ambient; a parked forcer (head up, flow off) is normal.
+        forcing = abs(self.setpoints[self.selected] - AMBIENT_C) > self.window_c
+        if forcing and not self.flow_on:
             value |= ERROR_FLOW_OFF
-        if not self.head_down:
+        if forcing and self.flow_on and not self.head_down:
             value |= ERROR_HEAD_UP
         self._error_register = 0
         return value
