@@ -96,6 +96,9 @@ class PowerController:
                     if name in wanted and name not in self._setpoint:
                         self._bring_up(name)
                 self._clock_on()
+                # A clocked chip draws its real current: every rail must still hold.
+                for name in self.powered:
+                    self._verify(self.rails[name], self._setpoint[name])
             except BaseException as exc:
                 self.safe_off(f"power-on failed: {exc}")
                 raise
@@ -119,7 +122,7 @@ class PowerController:
     def setpoint(self, name: str) -> float | None:
         return self._setpoint.get(name)
 
-    def safe_off(self, reason: str = "power-down", *, retry_s: float = SAFE_OFF_RETRY_S) -> list[str]:
+    def safe_off(self, reason: str = "power-down", *, retry_s: float | None = None) -> list[str]:
         """Clock off, then every rail off in reverse order; never raises. Returns what failed.
 
         A rail whose supply does not answer is retried (the driver reconnects) until `retry_s`
@@ -128,7 +131,7 @@ class PowerController:
         self._monitor_stop.set()
         with self._lock:
             switches = self._off_switches()
-            deadline = time.monotonic() + retry_s
+            deadline = time.monotonic() + (SAFE_OFF_RETRY_S if retry_s is None else retry_s)
             while True:
                 errors = {what: error for what, switch in switches.items() if (error := _try(switch))}
                 switches = {what: switches[what] for what in errors}
@@ -219,7 +222,7 @@ class PowerController:
         while True:
             tripped = rail.channel.protection_tripped()
             if tripped:
-                raise PowerTrip(rail.name, f"{tripped} tripped while ramping to {target} V")
+                raise PowerTrip(rail.name, f"{tripped} tripped holding {target} V (limit {rail.spec.current_limit_a} A)")
             volts = rail.channel.measure_voltage()
             if abs(volts - target) <= rail.spec.tolerance_v:
                 return
