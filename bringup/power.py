@@ -222,7 +222,8 @@ class PowerController:
         while True:
             tripped = rail.channel.protection_tripped()
             if tripped:
-                raise PowerTrip(rail.name, f"{tripped} tripped holding {target} V (limit {rail.spec.current_limit_a} A)")
+                limit = rail.spec.current_limit_a
+                raise PowerTrip(rail.name, f"{tripped} tripped holding {target} V (limit {limit} A)")
             volts = rail.channel.measure_voltage()
             if abs(volts - target) <= rail.spec.tolerance_v:
                 return
