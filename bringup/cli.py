@@ -128,7 +128,8 @@ def resume(run_id: str, station_path: str, db_url: str | None) -> None:
     from bringup.api import resume_run
     from bringup.progress import ProgressView
 
-    report = resume_run(run_id, station_path, db_url=db_url, watchers=[ProgressView()])
+    report = resume_run(_full_run_id(_engine(db_url), run_id), station_path, db_url=db_url,
+                        watchers=[ProgressView()])
     sys.exit(_exit_code(report.status))
 
 
@@ -193,7 +194,8 @@ def query_run(run_id: str, db_url: str | None) -> None:
     from bringup.db import queries
     from bringup.history import print_rows, when
 
-    summary = queries.run_summary(_engine(db_url), run_id)
+    engine = _engine(db_url)
+    summary = queries.run_summary(engine, _full_run_id(engine, run_id))
     if summary is None:
         raise click.ClickException(f"no run {run_id} — list runs with `bringup query runs`")
     r = summary.run
@@ -246,9 +248,19 @@ def query_diff(run_a: str, run_b: str, db_url: str | None) -> None:
     from bringup.db import queries
     from bringup.history import print_rows
 
-    rows = queries.diff_runs(_engine(db_url), run_a, run_b)
+    engine = _engine(db_url)
+    rows = queries.diff_runs(engine, _full_run_id(engine, run_a), _full_run_id(engine, run_b))
     print_rows(f"{run_a} -> {run_b}", ["kind", "name", "V", "MHz", "°C", "before", "after"],
                [(c.kind, c.name, c.vdd_core_v, c.core_mhz, c.temperature_c, c.before, c.after) for c in rows])
+
+
+def _full_run_id(engine: Any, prefix: str) -> str:
+    from bringup.db.queries import AmbiguousRunId, resolve_run_id
+
+    try:
+        return resolve_run_id(engine, prefix)
+    except AmbiguousRunId as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _engine(db_url: str | None) -> Any:  # the Engine type would import sqlalchemy at start-up
@@ -259,13 +271,18 @@ def _engine(db_url: str | None) -> Any:  # the Engine type would import sqlalche
 
 @main.command()
 @click.option("--chip", default="SIM-0001", show_default=True, help="Serial of the simulated chip.")
+@DB_OPTION
 @friendly_errors
-def demo(chip: str) -> None:
-    """Start the simulated lab and check the bench, all in one (no hardware needed)."""
+def demo(chip: str, db_url: str | None) -> None:
+    """The simulated lab, a bench check and the overnight runbook in accelerated time, into lab.db."""
     from bringup.demo import run_demo
 
-    sys.exit(run_demo(chip))
+    sys.exit(run_demo(chip, db_url=db_url))
 
+
+from bringup.cli_vectors import vectors  # noqa: E402  (imports only click)
+
+main.add_command(vectors)
 
 if __name__ == "__main__":
     main()

@@ -18,8 +18,8 @@ def print_rows(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column)
+    for index, column in enumerate(columns):
+        table.add_column(column, no_wrap=index == 0)  # ids must stay whole to be copied
     count = 0
     for row in rows:
         table.add_row(*("-" if cell is None else str(cell) for cell in row))

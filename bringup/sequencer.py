@@ -102,6 +102,9 @@ class Sequencer:
             done_vectors=set(self.resume.done_vectors) if self.resume else set(),
         )
         self.publish(self._started())
+        if self.resume is not None:
+            # A dead run left the bench as it was (rails up, clock on): start from a known state.
+            power.safe_off("resume: from a known state, all rails off")
         failed: list[str] = []
         status, reason = RunStatus.PASSED, "every step passed"
         try:

@@ -357,3 +357,19 @@ def run_recipe(engine: Engine, run_id: str) -> RunRecipe | None:
     with engine.connect() as conn:
         row = conn.execute(stmt).one_or_none()
     return RunRecipe(*row) if row is not None else None
+
+
+class AmbiguousRunId(LookupError):
+    """A run id prefix that matches no run, or several."""
+
+
+def resolve_run_id(engine: Engine, prefix: str) -> str:
+    """The full id of the one run whose id starts with `prefix` (as git resolves short hashes)."""
+    with engine.connect() as conn:
+        matching = select(Run.id).where(Run.id.startswith(prefix, autoescape=True)).limit(2)
+        found = conn.execute(matching).scalars().all()
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise AmbiguousRunId(f"no run id starts with '{prefix}' — list runs with `bringup query runs`")
+    raise AmbiguousRunId(f"several runs start with '{prefix}' — give more of the id")
