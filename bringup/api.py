@@ -24,6 +24,8 @@ from bringup.vectors.library import VectorLibrary
 from bringup.yamlfile import ConfigError
 
 Watcher = Callable[[Any], None]
+# The suites shipped with bringup (runbooks/vectors in the source tree).
+SHIPPED_VECTORS = Path(__file__).resolve().parents[1] / "runbooks" / "vectors"
 
 
 class ResumeRefused(ConfigError):
@@ -65,7 +67,7 @@ def resume_run(
     db_url: str | None = None,
     watchers: Iterable[Watcher] = (),
     control: RunControl | None = None,
-    vector_dirs: Sequence[str | Path] = ("runbooks/vectors",),
+    vector_dirs: Sequence[str | Path] = (),
     monitor_hz: float = 10.0,
 ) -> RunReport:
     """Continue an interrupted run after its last completed step, without repeating anything."""
@@ -84,7 +86,7 @@ def resume_run(
         if recipe.status != "interrupted":
             raise ResumeRefused("database", None, f"run {run_id} is {recipe.status}, not interrupted",
                                 "only a run that died (crash, power cut, kill -9) can be resumed")
-        library = VectorLibrary(vector_dirs, DirectoryCache())
+        library = VectorLibrary([*vector_dirs, SHIPPED_VECTORS], DirectoryCache())
         loaded = parse_runbook(recipe.runbook_text, f"run {run_id} runbook {recipe.runbook_name}", spec,
                                suites=library.names())
         last = last_completed_step(engine, run_id)

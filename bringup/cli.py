@@ -122,14 +122,16 @@ def run(runbook: str, station_path: str, chip: str, db_url: str | None, operator
 @click.argument("run_id")
 @STATION_OPTION
 @DB_OPTION
+@click.option("--vectors", "vector_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Folder of the run's vector suites, if not the shipped runbooks/vectors.")
 @friendly_errors
-def resume(run_id: str, station_path: str, db_url: str | None) -> None:
+def resume(run_id: str, station_path: str, db_url: str | None, vector_dirs: tuple[str, ...]) -> None:
     """Continue an interrupted run after its last completed step (nothing is repeated)."""
     from bringup.api import resume_run
     from bringup.progress import ProgressView
 
     report = resume_run(_full_run_id(_engine(db_url), run_id), station_path, db_url=db_url,
-                        watchers=[ProgressView()])
+                        watchers=[ProgressView()], vector_dirs=vector_dirs)
     sys.exit(_exit_code(report.status))
 
 
