@@ -1,0 +1,63 @@
+"""Ctrl-C and SIGTERM end a `bringup run` with every rail off and the reason recorded (exit 3);
+`bringup estop` from another process turns the bench off while a run holds it."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sequencer_bench import Bench, outputs_on, wait_until
+from sqlalchemy import select
+
+from bringup.db.models import Run, Step
+from bringup.events import RunStatus, StepStarted
+
+BRINGUP = shutil.which("bringup", path=str(Path(sys.executable).parent))
+pytestmark = pytest.mark.skipif(BRINGUP is None, reason="the bringup console script is not installed")
+
+LONG_WAIT = "- step: power_on\n- step: wait\n  seconds: 120\n- step: power_off"
+
+
+def _step_running(bench: Bench, kind: str) -> bool:
+    with bench.engine().connect() as conn:
+        return conn.execute(select(Step.id).where(Step.kind == kind, Step.status == "running")).first() is not None
+
+
+@pytest.mark.parametrize(("signum", "reason"), [(signal.SIGINT, "interrupted by Ctrl-C (SIGINT)"),
+                                                (signal.SIGTERM, "terminated (SIGTERM)")])
+def test_a_signal_aborts_the_run_with_every_rail_off(bench: Bench, signum: int, reason: str) -> None:
+    child = subprocess.Popen(
+        [BRINGUP, "run", str(bench.runbook(LONG_WAIT)), "--station", str(bench.station), "--chip", "SIM-0001",
+         "--db", bench.db_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_until(lambda: _step_running(bench, "wait"), timeout=60, what="the run to reach its wait step")
+        assert outputs_on(bench.lab)
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 3, out + err
+    assert "Traceback" not in err
+    assert outputs_on(bench.lab) == []
+    with bench.engine().connect() as conn:
+        assert conn.execute(select(Run.status, Run.reason)).one() == ("aborted", reason)
+
+
+def test_estop_from_another_process_turns_the_bench_off_under_a_running_run(bench: Bench) -> None:
+    def on_event(event) -> None:
+        if isinstance(event, StepStarted) and event.kind == "wait":
+            estop = subprocess.run([BRINGUP, "estop", "--station", str(bench.station)],
+                                   capture_output=True, text=True, timeout=60)
+            assert estop.returncode == 0, estop.stdout + estop.stderr
+            assert estop.stdout.count(": OFF") == 3  # the clock and both supplies
+
+    report = bench.run(LONG_WAIT, on_event=on_event)
+    assert outputs_on(bench.lab) == []
+    # The run saw its rails collapse and ended as an error that says so.
+    assert report.status == RunStatus.ERROR
+    assert "rail monitor tripped" in report.reason and "collapsed" in report.reason
