@@ -28,7 +28,7 @@ from bringup.events import (
     StepStatus,
     new_run_id,
 )
-from bringup.power import PowerController, PowerFault
+from bringup.power import PowerController
 from bringup.steps import STEP_CLASSES
 from bringup.steps.base import RunAborted, RunControl, RunFault, RunStopped, Step, StepContext
 
@@ -195,16 +195,16 @@ class Sequencer:
             return None
         return self.station.instruments[clock.source], clock
 
-    def _dut_factory(self) -> Callable[[], Dut]:
+    def _dut_factory(self) -> Callable[[], Dut] | None:
         if self.dut_factory is not None:
             return self.dut_factory
+        console = self.station.console
+        if console is None:
+            return None
 
         def monitor_dut() -> Dut:
             from bringup.dut.monitor import MonitorDut
 
-            console = self.station.console
-            if console is None:
-                raise PowerFault(None, f"station {self.station.spec.name} has no console for the chip")
             return MonitorDut(console, name=self.chip.serial)
 
         return monitor_dut

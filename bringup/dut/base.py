@@ -40,6 +40,10 @@ class DutTimeout(DutError):
 class Dut(Protocol):
     name: str
 
+    def wait_for_boot(self) -> None:
+        """Return once the chip, just powered, is ready for commands (raise DutTimeout if not)."""
+        ...
+
     def reset(self) -> None:
         """Reset the core; clock back to its default, memory contents undefined."""
         ...

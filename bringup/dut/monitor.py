@@ -8,8 +8,9 @@ write and (usually) one read.
 from __future__ import annotations
 
 import re
+import struct
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from bringup.dut.base import DutError, DutTimeout, RunOutcome
 
@@ -17,6 +18,8 @@ WORDS_PER_LOAD = 64
 WORDS_PER_DUMP = 1024
 _REPLY = re.compile(r"(?:^|\n)(?:> )?(OK|ERR)(?: ([^\r\n]*))?\r?\n> ")
 _BANNER = re.compile(r"BRINGUP-MON [^\r\n]*\r?\n> ")
+# RESET answers OK, then reboots: the banner and a fresh prompt follow (no prompt after the OK).
+_RESET_REPLY = re.compile(r"(?:^|\n)(?:> )?(?:OK\r?\nBRINGUP-MON [^\r\n]*|ERR ([^\r\n]*))\r?\n> ")
 _STATUSES = {"exit", "timeout", "trap"}
 # The slowest chip (or simulator) we allow for before calling a run hung: instructions per second.
 SLOWEST_IPS = 1_000_000
@@ -43,9 +46,19 @@ class MonitorDut:
         fields, _ = self._command("ID")
         return dict(token.split("=", 1) for token in fields.split() if "=" in token)
 
+    def wait_for_boot(self) -> None:
+        """Wait for the banner and prompt a chip prints when it comes out of power-on reset.
+
+        Call it after powering the chip with its console already open: commands sent before
+        the firmware is up are lost, as on a real UART.
+        """
+        self._expect(_BANNER, self.boot_timeout_s, "(power-on banner)")
+
     def reset(self) -> None:
-        self._command("RESET")
-        self._expect(_BANNER, self.boot_timeout_s, "RESET")
+        self.console.write_line("RESET")
+        match, _ = self._expect(_RESET_REPLY, self.boot_timeout_s, "RESET")
+        if match.group(1) is not None:
+            self._refused("RESET", match.group(1))
 
     def set_clock(self, mhz: float) -> float:
         fields, _ = self._command(f"CLK {round(mhz)}")
@@ -74,16 +87,19 @@ class MonitorDut:
         return RunOutcome(status, int(code), int(steps), seconds)  # type: ignore[arg-type]
 
     def read_memory(self, address: int, length: int) -> bytes:
-        count = (length + 3) // 4
+        # DUMP reads aligned words; read the words that cover the range and cut it out.
+        skip = address % 4
+        start = address - skip
+        count = (skip + length + 3) // 4
         words: list[int] = []
         while len(words) < count:
             n = min(WORDS_PER_DUMP, count - len(words))
-            _, data = self._command(f"DUMP {address + 4 * len(words):x} {n}")
+            _, data = self._command(f"DUMP {start + 4 * len(words):x} {n}")
             got = [int(token, 16) for token in data.split()]
             if len(got) != n:
                 raise DutError(f"chip {self.name}: DUMP of {n} words returned {len(got)}")
             words.extend(got)
-        return b"".join(word.to_bytes(4, "little") for word in words)[:length]
+        return struct.pack(f"<{count}I", *words)[skip:skip + length]
 
     def die_temperature(self) -> float:
         fields, _ = self._command("TEMP")
@@ -96,9 +112,12 @@ class MonitorDut:
         match, before = self._expect(_REPLY, timeout or self.timeout_s, line)
         status, fields = match.group(1), match.group(2) or ""
         if status == "ERR":
-            code, _, message = fields.partition(" ")
-            raise DutCommandError(self.name, line[:40], int(code) if code.isdigit() else 0, message)
+            self._refused(line, fields)
         return fields, before
+
+    def _refused(self, line: str, fields: str) -> NoReturn:
+        code, _, message = fields.partition(" ")
+        raise DutCommandError(self.name, line[:40], int(code) if code.isdigit() else 0, message)
 
     def _expect(self, pattern: re.Pattern[str], timeout: float, command: str) -> tuple[re.Match[str], str]:
         from instruments.errors import ConsoleTimeout

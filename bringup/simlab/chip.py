@@ -2,12 +2,13 @@
 
 The executor interface that `RUN` needs is defined here (re-exported from monitor_firmware):
 
-    executor(memory: bytearray, base_address: int, entry: int, max_steps: int)
+    executor(memory: bytearray, base_address: int, entry: int, max_steps: int[, tohost=int])
         -> RunOutcome(status, exit_code, steps)      # status: 'exit' | 'timeout' | 'trap'
 
-Plug the reference core in with `lab.chip.executor = fn` (or `SimLab(executor=fn)`); without
-one, `RUN` answers `ERR 501 run needs the reference core`. `lab.chip.disturbance` is the hook
-where results get corrupted below Vmin.
+`ReferenceCoreExecutor` runs programs on the reference core (bringup.emulator); SimLab plugs it
+in unless given another (`SimLab(executor=fn)` or `lab.chip.executor = fn`). Without one, `RUN`
+answers `ERR 501 run needs the reference core`. `lab.chip.disturbance` decides what an operating
+point below Vmin does to a run; by default the die's own `MarginalSilicon` (silicon.py).
 """
 
 from __future__ import annotations
@@ -15,23 +16,61 @@ from __future__ import annotations
 import random
 import threading
 
+from bringup.emulator import Core, Memory, StopReason
 from bringup.simlab.chip_power import DamageRecord
 from bringup.simlab.monitor_firmware import (
     PROMPT,
+    ChipHung,
     Executor,
     MonitorFirmware,
     RunDisturbance,
     RunOutcome,
-    no_disturbance,
+    RunPoint,
 )
 from bringup.simlab.physics import DEFAULT_PLL_MULTIPLIER, Physics
 from bringup.simlab.pty_uart import PtyUart
+from bringup.simlab.silicon import MarginalSilicon
 
-__all__ = ["Executor", "RunDisturbance", "RunOutcome", "SimChip"]
+__all__ = ["Executor", "ReferenceCoreExecutor", "RunDisturbance", "RunOutcome", "RunPoint", "SimChip"]
 
 DEFAULT_RAM_BASE = 0x8000_0000
 DEFAULT_RAM_SIZE = 64 * 1024
 BABBLE_LINE_BYTES = 48
+ECALL_FROM_M = 11  # mcause of an ecall in machine mode
+EXIT_SYSCALL = 93  # a7 value of the exit ecall (the Linux/newlib number the vector ABI borrows)
+A0, A7 = 10, 17
+
+
+class ReferenceCoreExecutor:
+    """Runs `RUN` on the pure-Python reference core, in place in the chip's RAM.
+
+    Each run gets a fresh Memory and Core (about 20 µs, against milliseconds for the run
+    itself): a core that outlived its program would have to drop its translations on every
+    `LOAD` anyway, and a fresh one cannot carry state from one vector into the next.
+
+    Exits: a tohost store (when `tohost` is given) or an `ecall` with a7 = 93 while mtvec
+    leads nowhere (the monitor's own trap handler, on a real chip); any other trap that the
+    program does not handle is a 'trap' with mcause as the code.
+    """
+
+    def __call__(
+        self, memory: bytearray, base_address: int, entry: int, max_steps: int,
+        tohost: int | None = None,
+    ) -> RunOutcome:
+        ram = Memory(regions=[(base_address, len(memory))])
+        ram.write_bytes(base_address, memory)
+        core = Core(ram, tohost=tohost)
+        core.pc = entry
+        result = core.run(max_steps)
+        memory[:] = ram.read_bytes(base_address, len(memory))
+        if result.status is StopReason.HALTED:
+            return RunOutcome("exit", result.exit_code or 0, result.steps)
+        if result.status is StopReason.BUDGET:
+            return RunOutcome("timeout", 0, result.steps)
+        cause = core.read_csr("mcause")
+        if cause == ECALL_FROM_M and core.regs[A7] == EXIT_SYSCALL:
+            return RunOutcome("exit", core.regs[A0], result.steps)
+        return RunOutcome("trap", cause, result.steps)
 
 
 class SimChip:
@@ -50,7 +89,7 @@ class SimChip:
         self.physics = physics
         self.memory = bytearray(ram_size)
         self.executor: Executor | None = executor
-        self.disturbance: RunDisturbance = no_disturbance
+        self.disturbance: RunDisturbance = MarginalSilicon(serial)
         self._hung = False
         self._running = False  # firmware is up and listening (set on the UART thread)
         self._garbage = random.Random(serial)
@@ -134,6 +173,7 @@ class SimChip:
             if not self.physics.chip.booted:
                 return  # lost power again before the boot ROM got going
             self._running = True
+        self._firmware.restart()
         self._uart.discard_input()
         self._uart.send(f"{self._firmware.banner}\n{PROMPT}")
 
@@ -147,7 +187,11 @@ class SimChip:
             listening = self._running and not self._hung
         if not listening:
             return
-        reply = self._firmware.handle(line)
+        try:
+            reply = self._firmware.handle(line)
+        except ChipHung:
+            self.hang()  # wedged mid-run, as a real core below its Vmin does: silence
+            return
         text = "".join(f"{reply_line}\n" for reply_line in reply.lines)
         if reply.then_reset:
             with self.physics.lock:

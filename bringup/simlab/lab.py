@@ -7,7 +7,13 @@ import threading
 from pathlib import Path
 from types import FrameType, TracebackType
 
-from bringup.simlab.chip import DEFAULT_RAM_BASE, DEFAULT_RAM_SIZE, Executor, SimChip
+from bringup.simlab.chip import (
+    DEFAULT_RAM_BASE,
+    DEFAULT_RAM_SIZE,
+    Executor,
+    ReferenceCoreExecutor,
+    SimChip,
+)
 from bringup.simlab.faults import InstrumentFaults
 from bringup.simlab.keysight_33500b import Keysight33500B
 from bringup.simlab.keysight_34465a import Keysight34465A
@@ -54,6 +60,7 @@ class SimLab:
 
     `resources` maps each role to its VISA resource string (the console to its pty path);
     `faults(role)` injects instrument faults; `chip` and `physics` expose the DUT to tests.
+    The chip runs programs on the reference core unless `executor` plugs in another.
     """
 
     def __init__(
@@ -69,7 +76,8 @@ class SimLab:
         self.clock = SimClock(time_scale)
         self.physics = Physics(chip_serial, self.clock)
         self.chip = SimChip(
-            chip_serial, self.physics, ram_base=ram_base, ram_size=ram_size, executor=executor
+            chip_serial, self.physics, ram_base=ram_base, ram_size=ram_size,
+            executor=executor if executor is not None else ReferenceCoreExecutor(),
         )
         instruments: dict[str, ScpiInstrument] = {
             "psu_core": KeysightE36312A(self.physics),

@@ -5,10 +5,11 @@ Pure command handling (a line in, reply lines out); the pty, boot and faults liv
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from bringup.simlab.physics import Physics
@@ -25,7 +26,7 @@ CORE_MHZ_RANGE = (50.0, 1000.0)
 PLL_MULTIPLIER_RANGE = (2, 64)
 _HEX_WORD = re.compile(r"[0-9a-fA-F]{1,8}")
 HELP_LINES = (
-    "ID | RESET | CLK [mhz] | LOAD addr w0..w63 | RUN entry max_steps | DUMP addr count | TEMP",
+    "ID | RESET | CLK [mhz] | LOAD addr w0..w63 | RUN entry max_steps [tohost] | DUMP addr count | TEMP",
 )
 
 
@@ -40,30 +41,50 @@ class RunOutcome(NamedTuple):
 class Executor(Protocol):
     """Runs a program in place in `memory` (RAM starting at `base_address`).
 
-    The lead plugs the reference core (bringup/emulator) in here; see SimChip.executor.
+    `tohost` is passed (as a keyword) only when the `RUN` command names one, so executors
+    that take four arguments still serve plain `RUN`: a store that leaves bit 0 of that word
+    set ends the run with status 'exit' and exit code word >> 1. SimLab plugs
+    `bringup.simlab.chip.ReferenceCoreExecutor` in by default.
     """
 
     def __call__(
-        self, memory: bytearray, base_address: int, entry: int, max_steps: int
+        self, memory: bytearray, base_address: int, entry: int, max_steps: int,
+        tohost: int | None = None,
     ) -> RunOutcome | tuple[str, int, int]: ...
+
+
+@dataclass(frozen=True)
+class RunPoint:
+    """Where and what a run executed: the operating point and a digest of what was loaded."""
+
+    margin_v: float  # core volts at the die above Vmin (negative: below it)
+    core_mhz: float
+    program_digest: bytes  # of every LOAD since the last reset or boot: the program content
+    tohost: int | None  # the mailbox word, which the host reads to learn how the run ended
+    ram_before: bytes = field(repr=False)  # RAM as the run found it
 
 
 class RunDisturbance(Protocol):
     """Hook for what an operating point below Vmin does to a run (bit errors, hangs).
 
-    Called after every run with the core's margin above Vmin in volts (negative: below it);
-    it may change `memory` and return a different outcome. Today's default changes nothing.
+    Called after every run; it may change `memory` and return a different outcome, or raise
+    `ChipHung` when the core never comes back. `no_disturbance` changes nothing;
+    `bringup.simlab.silicon.MarginalSilicon` is the model of a real marginal die.
     """
 
     def __call__(
-        self, memory: bytearray, base_address: int, outcome: RunOutcome, margin_v: float
+        self, memory: bytearray, base_address: int, outcome: RunOutcome, point: RunPoint
     ) -> RunOutcome: ...
 
 
 def no_disturbance(
-    memory: bytearray, base_address: int, outcome: RunOutcome, margin_v: float
+    memory: bytearray, base_address: int, outcome: RunOutcome, point: RunPoint
 ) -> RunOutcome:
     return outcome
+
+
+class ChipHung(Exception):
+    """The core wedged during a run: the monitor never answers again until a power cycle."""
 
 
 class MonitorError(Exception):
@@ -96,9 +117,10 @@ class MonitorFirmware:
         self.ram_base = ram_base
         self._executor = executor
         self._disturbance = disturbance
+        self._loaded = hashlib.blake2b(digest_size=16)
         self._commands: dict[str, Callable[[list[str]], Reply]] = {
             "ID": self._identify,
-            "RESET": lambda args: Reply(["OK"], then_reset=True),
+            "RESET": self._reset,
             "CLK": self._clock,
             "LOAD": self._load,
             "RUN": self._run,
@@ -127,6 +149,14 @@ class MonitorFirmware:
             return Reply([f"ERR {error.code} {error}"])
 
     # -- commands ---------------------------------------------------------------------
+
+    def restart(self) -> None:
+        """What the firmware forgets when the chip boots or resets."""
+        self._loaded = hashlib.blake2b(digest_size=16)
+
+    def _reset(self, args: list[str]) -> Reply:
+        self.restart()
+        return Reply(["OK"], then_reset=True)
 
     def _identify(self, args: list[str]) -> Reply:
         _expect_count("ID", args, 0, 0)
@@ -163,6 +193,7 @@ class MonitorFirmware:
         words = [_hex(word, "word") for word in args[1:]]
         offset = self._offset(address, len(words))
         struct.pack_into(f"<{len(words)}I", self.memory, offset, *words)
+        self._loaded.update(struct.pack(f"<{len(words) + 1}I", address, *words))
         return Reply(["OK"])
 
     def _dump(self, args: list[str]) -> Reply:
@@ -179,20 +210,31 @@ class MonitorFirmware:
         return Reply([*lines, f"OK {count}"])
 
     def _run(self, args: list[str]) -> Reply:
-        _expect_count("RUN", args, 2, 2)
+        _expect_count("RUN", args, 2, 3)
         entry, max_steps = _hex(args[0], "entry"), _decimal_int(args[1], "max_steps")
+        tohost = _hex(args[2], "tohost") if len(args) == 3 else None
         if not 1 <= max_steps <= MAX_STEPS:
             raise MonitorError(400, f"max_steps {max_steps} outside 1-{MAX_STEPS}")
         self._offset(entry, 1)
+        if tohost is not None:
+            self._offset(tohost, 1)
         executor = self._executor()
         if executor is None:
             raise MonitorError(501, "run needs the reference core")
-        outcome = RunOutcome(*executor(self.memory, self.ram_base, entry, max_steps))
+        point = self._run_point(tohost)
+        extra = {} if tohost is None else {"tohost": tohost}
+        outcome = RunOutcome(*executor(self.memory, self.ram_base, entry, max_steps, **extra))
         # Below Vmin the silicon misbehaves; the disturbance hook decides how (see RunDisturbance).
-        outcome = self._disturbance()(
-            self.memory, self.ram_base, outcome, self.physics.core_margin_v()
-        )
+        outcome = self._disturbance()(self.memory, self.ram_base, outcome, point)
         return Reply([f"OK {outcome.status} {outcome.exit_code} {outcome.steps}"])
+
+    def _run_point(self, tohost: int | None) -> RunPoint:
+        digest = self._loaded.digest()
+        with self.physics.lock:
+            margin_v = self.physics.core_margin_v()
+            core_mhz = self.physics.core_hz / 1e6
+        # A copy of 64 KiB costs microseconds; it tells a disturbance which words the run wrote.
+        return RunPoint(margin_v, core_mhz, digest, tohost, bytes(self.memory))
 
     def _temperature(self, args: list[str]) -> Reply:
         _expect_count("TEMP", args, 0, 0)

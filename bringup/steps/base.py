@@ -125,7 +125,7 @@ class StepContext:
     power: PowerController
     control: RunControl
     publish: Callable[[RunEvent], None]
-    dut_factory: Callable[[], Dut]
+    dut_factory: Callable[[], Dut] | None
     vector_source: Any = None  # bringup.vectors suites, resolved by run_vectors
     step_index: int = 0
     core_rail: str | None = None
@@ -136,8 +136,15 @@ class StepContext:
     _dut: Dut | None = None
 
     @property
+    def has_dut(self) -> bool:
+        return self.dut_factory is not None
+
+    @property
     def dut(self) -> Dut:
         if self._dut is None:
+            if self.dut_factory is None:
+                raise RuntimeError(f"station {self.station.spec.name} has no console to reach the chip "
+                                   "— add the chip's UART (driver: serial_console) to the station file")
             self._dut = self.dut_factory()
         return self._dut
 

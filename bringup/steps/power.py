@@ -12,6 +12,9 @@ class PowerOnStep(Step):
     def run(self, ctx: StepContext) -> StepOutcome:
         ctx.power.power_on(self.spec.rails)
         rails = ", ".join(ctx.power.powered)
+        if ctx.has_dut and set(ctx.power.powered) == set(ctx.station.spec.power_on_order):
+            ctx.dut.wait_for_boot()  # commands sent before the firmware is up are lost
+            return StepOutcome(True, f"powered {rails}; the chip booted")
         return StepOutcome(True, f"powered {rails}")
 
 

@@ -34,7 +34,7 @@ class RunVectorsStep(Step):
                     continue
                 ctx.control.checkpoint()
                 start = time.perf_counter()
-                outcome = run_one(ctx.dut, vector, goldens[vector.content_hash])
+                outcome = run_one(ctx.dut, vector, goldens[vector.content_hash], clock_mhz=ctx.core_mhz)
                 comparison = outcome.comparison
                 ran += 1
                 failed += not outcome.passed

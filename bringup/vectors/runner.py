@@ -62,20 +62,25 @@ Progress = Callable[[int, int, VectorOutcome], None]  # (done, total, the outcom
 
 def run_vectors(
     dut: Dut, vectors: Iterable[Vector], cache: GoldenCache, progress: Progress | None = None,
+    *, clock_mhz: float | None = None,
 ) -> RunSummary:
     """Reset, load, run and check each vector in turn; goldens come from `cache` or the reference."""
     goldens = compute_golden(list(vectors), cache)
     outcomes = []
     for done, golden in enumerate(goldens, start=1):
-        outcome = run_one(dut, golden.vector, golden.signature)
+        outcome = run_one(dut, golden.vector, golden.signature, clock_mhz=clock_mhz)
         outcomes.append(outcome)
         if progress is not None:
             progress(done, len(goldens), outcome)
     return RunSummary(outcomes)
 
 
-def run_one(dut: Dut, vector: Vector, golden: bytes) -> VectorOutcome:
+def run_one(dut: Dut, vector: Vector, golden: bytes, *, clock_mhz: float | None = None) -> VectorOutcome:
+    """One vector from a fresh reset; a reset puts the core clock back to its default, so the
+    clock the vector must run at (`clock_mhz`) is set again after it."""
     dut.reset()
+    if clock_mhz is not None:
+        dut.set_clock(clock_mhz)
     dut.load(vector.load_address, vector.image)
     result = dut.run(vector.entry, vector.max_steps, tohost=vector.tohost)
     tohost = int.from_bytes(dut.read_memory(vector.tohost, 4), "little")
