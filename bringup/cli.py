@@ -104,16 +104,21 @@ def _exit_code(status: str) -> int:
 @click.option("--chip", required=True, help="Serial of the chip on the bench.")
 @DB_OPTION
 @click.option("--operator", default="", help="Who started the run (recorded with it).")
+@click.option("--lot", default=None, help="The chip's lot, for history across a lot.")
+@click.option("--wafer", type=int, default=None, help="The chip's wafer number.")
+@click.option("--die", type=(int, int), default=(None, None), metavar="X Y", help="The chip's die position.")
 @click.option("--vectors", "vector_dirs", multiple=True, type=click.Path(file_okay=False),
               help="Extra folder of vector suites (default: vectors/ beside the runbook).")
 @friendly_errors
-def run(runbook: str, station_path: str, chip: str, db_url: str | None, operator: str,
-        vector_dirs: tuple[str, ...]) -> None:
+def run(runbook: str, station_path: str, chip: str, db_url: str | None, operator: str, lot: str | None,
+        wafer: int | None, die: tuple[int | None, int | None], vector_dirs: tuple[str, ...]) -> None:
     """Run RUNBOOK on the chip: exit 0 passed, 1 failed, 2 invalid input, 3 aborted or error."""
     from bringup.api import run_runbook
     from bringup.progress import ProgressView
+    from bringup.sequencer import ChipInfo
 
-    report = run_runbook(runbook, station_path, chip, db_url=db_url, operator=operator,
+    info = ChipInfo(serial=chip, lot=lot, wafer=wafer, die_x=die[0], die_y=die[1])
+    report = run_runbook(runbook, station_path, info, db_url=db_url, operator=operator,
                          watchers=[ProgressView()], vector_dirs=vector_dirs)
     sys.exit(_exit_code(report.status))
 

@@ -142,8 +142,10 @@ class PowerController:
         failures = [f"{what} off: {error}" for what, error in errors.items()]
         if failures:
             failures += self._all_off_fallback()
-        detail = f"; NOT OFF: {'; '.join(failures)}" if failures else ""
-        self._emit_log(f"powered down ({reason}){detail}")
+        if failures:
+            self._emit_log(f"powered down ({reason}); NOT OFF: {'; '.join(failures)}", "error")
+        else:
+            self._emit_log(f"powered down ({reason})")
         return failures
 
     def _off_switches(self) -> dict[str, Callable[[], None]]:
@@ -298,10 +300,10 @@ class PowerController:
         if self.tripped.is_set():
             raise PowerTrip(None, f"the rail monitor tripped earlier: {self.trip_reason}")
 
-    def _emit_log(self, text: str) -> None:
+    def _emit_log(self, text: str, level: str = "info") -> None:
         from bringup.events import Log
 
-        self._emit(Log(run_id=self._run_id, text=text, level="warning" if "fail" in text else "info"))
+        self._emit(Log(run_id=self._run_id, text=text, level=level))
 
     def close(self) -> None:
         self.stop_monitor()

@@ -25,9 +25,11 @@ _STYLE = {"passed": "green", "failed": "red", "error": "red", "aborted": "yellow
 
 
 class ProgressView:
-    def __init__(self, console: Console | None = None, *, every_vectors: int = 50) -> None:
+    def __init__(self, console: Console | None = None, *, every_vectors: int = 50,
+                 failures_shown: int = 5) -> None:
         self.out = console or Console(highlight=False)
         self.every_vectors = every_vectors
+        self.failures_shown = failures_shown  # per step; the database has every one
         self._vectors = self._vector_failures = 0
         self._step = ""
 
@@ -47,6 +49,9 @@ class ProgressView:
         self.out.print(f"  {self._step} ...")
 
     def _on_StepFinished(self, event: StepFinished) -> None:
+        hidden = self._vector_failures - self.failures_shown
+        if hidden > 0:
+            self.out.print(f"    [red]... and {hidden} more failing vectors[/red] (bringup query failing)")
         style = _STYLE.get(str(event.status), "white")
         self.out.print(f"  {self._step}: [{style}]{event.status}[/{style}] {event.message}")
 
@@ -59,6 +64,8 @@ class ProgressView:
         self._vectors += 1
         if not event.passed:
             self._vector_failures += 1
+            if self._vector_failures > self.failures_shown:
+                return
             where = "-" if event.first_mismatch_addr is None else f"{event.first_mismatch_addr:#x}"
             self.out.print(f"    [red]{event.vector_name} failed[/red] at "
                            f"{event.conditions.vdd_core_v} V {event.conditions.core_mhz} MHz: first "
