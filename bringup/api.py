@@ -4,6 +4,14 @@
     report = run_runbook("runbooks/smoke.yaml", "simlab-station.yaml", chip="SIM-0001")
     print(report.run_id, report.status, report.reason)
 
+or with steps built in code:
+
+    from bringup.runbook import LoadedRunbook, Measure, PowerOff, PowerOn
+    steps = [PowerOn(step="power_on"),
+             Measure(step="measure", rail="VDD_CORE", quantity="current", high=1.0),
+             PowerOff(step="power_off")]
+    report = run_runbook(LoadedRunbook.from_steps("leakage", steps), "simlab-station.yaml", "SIM-0001")
+
 Everything is validated (station, runbook, suites) before any instrument is touched; events go
 to the database through the recorder and to any `watchers` (progress views, a TUI) you pass.
 """
@@ -32,15 +40,19 @@ class ResumeRefused(ConfigError):
     """The run cannot be resumed (unknown, still running, or already finished)."""
 
 
-def vector_library(runbook_path: str | Path, extra: Sequence[str | Path] = ()) -> VectorLibrary:
-    """Suites live in `vectors/` beside the runbook (and any `extra` folders)."""
+def _golden_cache() -> Any:
     from bringup.vectors.golden import DirectoryCache
 
-    return VectorLibrary([*extra, Path(runbook_path).parent / "vectors"], DirectoryCache())
+    return DirectoryCache()
+
+
+def vector_library(runbook_path: str | Path, extra: Sequence[str | Path] = ()) -> VectorLibrary:
+    """Suites live in `vectors/` beside the runbook (and any `extra` folders)."""
+    return VectorLibrary([*extra, Path(runbook_path).parent / "vectors"], _golden_cache())
 
 
 def run_runbook(
-    runbook: str | Path,
+    runbook: str | Path | LoadedRunbook,
     station: str | Path | StationSpec,
     chip: str | ChipInfo,
     *,
@@ -53,8 +65,12 @@ def run_runbook(
 ) -> RunReport:
     """Validate, open the station, run the runbook, record it; returns the run's id and outcome."""
     spec = station if isinstance(station, StationSpec) else load_station(station)
-    library = vector_library(runbook, vector_dirs)
-    loaded = load_runbook(runbook, spec, suites=library.names())
+    if isinstance(runbook, LoadedRunbook):  # built in code: check it against this station too
+        library = VectorLibrary([*vector_dirs, SHIPPED_VECTORS], _golden_cache())
+        loaded = parse_runbook(runbook.text, str(runbook.path), spec, suites=library.names())
+    else:
+        library = vector_library(runbook, vector_dirs)
+        loaded = load_runbook(runbook, spec, suites=library.names())
     chip_info = chip if isinstance(chip, ChipInfo) else ChipInfo(serial=chip)
     return _execute(spec, loaded, chip_info, library, db_url=db_url, operator=operator,
                     watchers=watchers, control=control, monitor_hz=monitor_hz)
@@ -74,7 +90,6 @@ def resume_run(
     from bringup.db.engine import make_engine
     from bringup.db.queries import run_recipe
     from bringup.db.recorder import last_completed_step, mark_stale_runs, recorded_vector_keys
-    from bringup.vectors.golden import DirectoryCache
 
     spec = station if isinstance(station, StationSpec) else load_station(station)
     engine = make_engine(db_url)
@@ -86,7 +101,7 @@ def resume_run(
         if recipe.status != "interrupted":
             raise ResumeRefused("database", None, f"run {run_id} is {recipe.status}, not interrupted",
                                 "only a run that died (crash, power cut, kill -9) can be resumed")
-        library = VectorLibrary([*vector_dirs, SHIPPED_VECTORS], DirectoryCache())
+        library = VectorLibrary([*vector_dirs, SHIPPED_VECTORS], _golden_cache())
         loaded = parse_runbook(recipe.runbook_text, f"run {run_id} runbook {recipe.runbook_name}", spec,
                                suites=library.names())
         last = last_completed_step(engine, run_id)

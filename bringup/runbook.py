@@ -167,6 +167,15 @@ class LoadedRunbook:
         self.model = model
         self.content_hash = hashlib.sha256(text.encode()).hexdigest()
 
+    @classmethod
+    def from_steps(cls, name: str, steps: list[Step], description: str = "") -> LoadedRunbook:
+        """A runbook built in code; its text (recorded with the run) is the equivalent YAML."""
+        import yaml
+
+        model = Runbook(name=name, description=description, steps=steps)
+        text = yaml.safe_dump(model.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
+        return cls(Path(f"<{name}>"), text, Runbook.model_validate(yaml.safe_load(text)))
+
     @property
     def name(self) -> str:
         return self.model.name

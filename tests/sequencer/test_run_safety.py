@@ -169,3 +169,28 @@ def test_a_paused_run_waits_at_its_checkpoint_until_resumed(bench: Bench) -> Non
     thread.join(30)
     assert result[0].status == RunStatus.PASSED
     assert started == ["power_on", "checkpoint", "power_off"]
+
+
+def test_a_scripted_run_with_steps_built_in_code(bench: Bench) -> None:
+    from bringup.api import run_runbook
+    from bringup.runbook import LoadedRunbook, Measure, PowerOff, PowerOn
+
+    steps = [PowerOn(step="power_on"),
+             Measure(step="measure", name="core current", rail="VDD_CORE", quantity="current", low=0.01, high=1.0),
+             PowerOff(step="power_off")]
+    report = run_runbook(LoadedRunbook.from_steps("scripted", steps), bench.station, "SIM-0001", db_url=bench.db_url)
+    assert report.status == RunStatus.PASSED, report.reason
+    with bench.engine().connect() as conn:
+        name, value = conn.execute(select(MeasurementRow.name, MeasurementRow.value)
+                                   .where(MeasurementRow.run_id == report.run_id)).one()
+    assert name == "core current" and 0.01 < value < 1.0
+
+
+def test_a_scripted_runbook_is_checked_against_the_station_before_anything_runs(bench: Bench) -> None:
+    from bringup.api import run_runbook
+    from bringup.runbook import LoadedRunbook, SetRail
+
+    steps = [SetRail(step="set_rail", rail="VDD_PLL", volts=0.8)]
+    with pytest.raises(ConfigErrors, match="rail 'VDD_PLL' is not on station simlab"):
+        run_runbook(LoadedRunbook.from_steps("bad", steps), bench.station, "SIM-0001", db_url=bench.db_url)
+    assert outputs_on(bench.lab) == []
