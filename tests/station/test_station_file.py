@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from file_errors import assert_one_line_error, first_error, variant
 
 from bringup.station import DRIVER_ROLES, load_station
-from bringup.yamlfile import ConfigError, ConfigErrors
+from bringup.yamlfile import ConfigError
 
 EXAMPLE = Path(__file__).parents[2] / "runbooks" / "stations" / "simlab.yaml"
 
@@ -23,21 +24,6 @@ def test_driver_roles_match_the_instrument_registry() -> None:
     from instruments.registry import DRIVERS
 
     assert set(DRIVERS) == set(DRIVER_ROLES)
-
-
-def _with(tmp_path: Path, old: str, new: str) -> Path:
-    text = EXAMPLE.read_text()
-    assert old in text, old
-    path = tmp_path / "station.yaml"
-    path.write_text(text.replace(old, new, 1))
-    return path
-
-
-def _line_of(path: Path, needle: str) -> int:
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if needle in line:
-            return number
-    raise AssertionError(needle)
 
 
 BAD_STATIONS = [
@@ -68,16 +54,8 @@ BAD_STATIONS = [
 @pytest.mark.parametrize(("old", "new", "where", "words"), [case[1:] for case in BAD_STATIONS],
                          ids=[case[0] for case in BAD_STATIONS])
 def test_bad_station_is_one_line_with_file_and_line(tmp_path: Path, old, new, where, words) -> None:
-    path = _with(tmp_path, old, new)
-    with pytest.raises((ConfigErrors, ConfigError)) as caught:
-        load_station(path)
-    errors = caught.value.errors if isinstance(caught.value, ConfigErrors) else [caught.value]
-    text = str(errors[0])
-    assert "\n" not in text
-    assert text.startswith(f"{path}:{_line_of(path, where)}: "), text
-    for word in words:
-        assert word in text, text
-    assert " — " in text, f"no fix offered: {text}"
+    path = variant(EXAMPLE, tmp_path, old, new)
+    assert_one_line_error(first_error(load_station, path), path, where, words)
 
 
 def test_missing_file_names_the_path(tmp_path: Path) -> None:
