@@ -117,11 +117,13 @@ def _execute(spec: StationSpec, loaded: LoadedRunbook, chip: ChipInfo, library: 
              db_url: str | None, operator: str, watchers: Iterable[Watcher], control: RunControl | None,
              monitor_hz: float, run_id: str | None = None, resume: ResumePoint | None = None) -> RunReport:
     from bringup.db.engine import make_engine
+    from bringup.db.golden_cache import DatabaseGoldenCache
     from bringup.db.recorder import Recorder
 
     with ExitStack() as stack:
         engine = make_engine(db_url)
         stack.callback(engine.dispose)
+        library.cache = DatabaseGoldenCache(engine, library.cache)  # goldens any station recorded
         bus = stack.enter_context(EventBus())
         recorder = stack.enter_context(Recorder(engine))  # closes after the bus has drained
         recorder.attach(bus)

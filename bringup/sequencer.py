@@ -86,6 +86,8 @@ class Sequencer:
             worker.start()
             while worker.is_alive():
                 worker.join(0.2)  # short waits keep the main thread responsive to signals
+        if not outcome:
+            raise RuntimeError(f"run {self.run_id}: the sequencer thread died without a report")
         return outcome[0]
 
     # ------------------------------------------------------------------------------ the run
@@ -94,7 +96,7 @@ class Sequencer:
             self.station.rails, self.station.spec.power_on_order, clock=self._clock(),
             emit=self.publish, on_trip=self.control.fault, run_id=self.run_id, monitor_hz=self.monitor_hz,
         )
-        self.control.on_abort(lambda reason: power.safe_off(f"abort: {reason}"))
+        forget_abort = self.control.on_abort(lambda reason: power.safe_off(f"abort: {reason}"))
         ctx = StepContext(
             run_id=self.run_id, station=self.station, power=power, control=self.control,
             publish=self.publish, dut_factory=self._dut_factory(), vector_source=self.vector_source,
@@ -106,12 +108,10 @@ class Sequencer:
             # A dead run left the bench as it was (rails up, clock on): start from a known state.
             power.safe_off("resume: from a known state, all rails off")
         failed: list[str] = []
-        status, reason = RunStatus.PASSED, "every step passed"
+        status, reason = RunStatus.ERROR, "the run ended without a verdict"
         try:
             status, reason = self._steps(ctx, failed)
-        except RunAborted as exc:
-            status, reason = RunStatus.ABORTED, str(exc)
-        except RunStopped as exc:
+        except (RunAborted, RunStopped) as exc:
             status, reason = RunStatus.ABORTED, str(exc)
         except RunFault as exc:
             status, reason = RunStatus.ERROR, f"rail monitor tripped: {exc}"
@@ -120,6 +120,7 @@ class Sequencer:
         finally:
             failures = power.safe_off(f"end of run ({status})")
             power.close()
+            forget_abort()
             if failures:
                 reason += f"; power-down incomplete: {'; '.join(failures)}"
                 status = RunStatus.ERROR

@@ -84,8 +84,10 @@ class RunControl:
         self.fault_reason = self.fault_reason or reason
         self.resume()
 
-    def on_abort(self, callback: Callable[[str], Any]) -> None:
+    def on_abort(self, callback: Callable[[str], Any]) -> Callable[[], None]:
+        """Call `callback(reason)` on abort; returns a function that forgets it again."""
         self._on_abort.append(callback)
+        return lambda: self._on_abort.remove(callback)
 
     @property
     def ending(self) -> bool:

@@ -30,17 +30,20 @@ def _run_row(bench: Bench, run_id: str) -> tuple[str, str]:
 
 
 def test_a_passing_run_is_recorded_and_ends_with_every_output_off(bench: Bench) -> None:
-    report = bench.run(POWER_ON_AND_MEASURE)
+    report = bench.run(POWER_ON_AND_MEASURE.replace("- step: power_off", "- step: wait\n  seconds: 0.6\n- step: power_off"))
     assert report.status == RunStatus.PASSED, report.reason
     assert outputs_on(bench.lab) == []
     with bench.engine().connect() as conn:
         assert conn.execute(select(Run.status).where(Run.id == report.run_id)).scalar_one() == "passed"
         steps = conn.execute(select(Step.kind, Step.status).where(Step.run_id == report.run_id)
                              .order_by(Step.index)).all()
-        assert steps == [("power_on", "passed"), ("measure", "passed"), ("power_off", "passed")]
+        assert steps == [("power_on", "passed"), ("measure", "passed"), ("wait", "passed"), ("power_off", "passed")]
         value = conn.execute(select(MeasurementRow.value).where(MeasurementRow.run_id == report.run_id)).scalar_one()
         assert value == pytest.approx(0.80, abs=0.02)
-        assert conn.execute(select(func.count()).select_from(RailSampleRow)).scalar_one() >= 0
+        samples = dict(conn.execute(select(RailSampleRow.rail, func.count()).group_by(RailSampleRow.rail)).all())
+    # The monitor samples every powered rail at 20 Hz here: a 0.6 s wait alone gives ~12 each.
+    assert set(samples) == {"VDD_CORE", "VDD_SRAM", "VDD_IO"}
+    assert min(samples.values()) >= 5, samples
 
 
 def test_a_voltage_above_the_absolute_maximum_is_refused_before_any_instrument_is_touched(bench: Bench) -> None:
