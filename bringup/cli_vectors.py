@@ -160,6 +160,40 @@ def _print_summary(summary: RunSummary) -> None:
         click.echo(f"  ... and {len(failures) - FAILURES_SHOWN} more")
 
 
+@vectors.command("trace")
+@click.argument("suite", type=click.Path(exists=True))
+@click.option("--name", "vector_name", default=None, help="Which vector of the suite (default: the first).")
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Stop printing after this many instructions.")
+@friendly_errors
+def trace(suite: str, vector_name: str | None, limit: int) -> None:
+    """Print one line per instruction the reference core retires running a vector: pc, word,
+    disassembly, register and memory written. Compare with a failing chip's first mismatch."""
+    from bringup.emulator import Core, Memory
+    from bringup.vectors import RAM_BASE, RAM_SIZE
+
+    loaded = _load(suite)
+    chosen = next((v for v in loaded if vector_name in (None, v.name)), None)
+    if chosen is None:
+        _invalid(f"{suite}: no vector named '{vector_name}' — it has {', '.join(v.name for v in loaded)}")
+    printed = 0
+
+    def show(record: Any) -> None:
+        nonlocal printed
+        printed += 1
+        if printed <= limit:
+            click.echo(str(record))
+
+    memory = Memory(regions=[(RAM_BASE, RAM_SIZE)])
+    core = Core(memory, tohost=chosen.tohost, trace=show)
+    core.load(chosen.load_address, chosen.image)
+    core.pc = chosen.entry
+    result = core.run(chosen.max_steps)
+    hidden = f" ({printed - limit} more not shown; raise --limit)" if printed > limit else ""
+    click.echo(f"{chosen.name}: {result.status} after {result.steps} instructions, "
+               f"exit code {result.exit_code}{hidden}")
+
+
 def _load(path: str) -> list[Vector]:
     """Vectors of a suite/.hex file, or of every suite YAML in a folder."""
     from bringup.vectors import load_vectors

@@ -6,6 +6,7 @@ slows the run.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from rich.console import Console
@@ -32,6 +33,8 @@ class ProgressView:
         self.failures_shown = failures_shown  # per step; the database has every one
         self._vectors = self._vector_failures = 0
         self._step = ""
+        self._totals: Counter[str] = Counter()
+        self._started = 0.0
 
     def __call__(self, event: Any) -> None:
         handler = getattr(self, f"_on_{type(event).__name__}", None)
@@ -39,6 +42,7 @@ class ProgressView:
             handler(event)
 
     def _on_RunStarted(self, event: RunStarted) -> None:
+        self._started = event.ts
         verb = "resuming" if event.resumed else "run"
         self.out.print(f"[bold]{verb} {event.run_id}[/bold]: {event.runbook_name} on chip "
                        f"{event.chip_serial} at station {event.station_name}")
@@ -54,14 +58,18 @@ class ProgressView:
             self.out.print(f"    [red]... and {hidden} more failing vectors[/red] (bringup query failing)")
         style = _STYLE.get(str(event.status), "white")
         self.out.print(f"  {self._step}: [{style}]{event.status}[/{style}] {event.message}")
+        self._totals[f"steps {event.status}"] += 1
 
     def _on_Measurement(self, event: Measurement) -> None:
+        verdict = {True: "passed", False: "failed", None: "recorded"}[event.passed]
+        self._totals[f"measurements {verdict}"] += 1
         if event.passed is False:
             self.out.print(f"    [red]{event.name} = {event.value:.6g} {event.units} outside "
                            f"[{event.low}, {event.high}][/red]")
 
     def _on_VectorResult(self, event: VectorResult) -> None:
         self._vectors += 1
+        self._totals["vectors passed" if event.passed else "vectors failed"] += 1
         if not event.passed:
             self._vector_failures += 1
             if self._vector_failures > self.failures_shown:
@@ -83,3 +91,7 @@ class ProgressView:
     def _on_RunFinished(self, event: RunFinished) -> None:
         style = _STYLE.get(str(event.status), "white")
         self.out.print(f"[bold {style}]run {event.status}[/bold {style}]: {event.reason}")
+        counts = ", ".join(f"{count} {what}" for what, count in sorted(self._totals.items()))
+        minutes, seconds = divmod(event.ts - self._started, 60)
+        self.out.print(f"summary: {counts or 'no steps ran'}; {int(minutes)} min {seconds:.1f} s; "
+                       f"run id {event.run_id}")

@@ -92,3 +92,19 @@ def test_run_past_the_chips_vmin_fails_with_the_flipped_bits(slow_lab: SimLab, t
     failures = [line for line in result.output.splitlines() if line.startswith("  FAIL ")]
     assert failures and all("first at 0x8000" in line and "flipped bits" in line for line in failures)
     assert not slow_lab.chip.booted
+
+
+def test_trace_prints_each_retired_instruction_of_the_reference_run() -> None:
+    result = invoke("trace", DIRECTED, "--name", "muldiv", "--limit", "3")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 4
+    assert lines[0].startswith("80000000: ")  # pc, then the instruction word and its disassembly
+    assert "x27=" in lines[0]
+    assert lines[-1].startswith("muldiv: halted after ") and "exit code 0" in lines[-1]
+
+
+def test_trace_of_an_unknown_vector_names_the_ones_there() -> None:
+    result = invoke("trace", DIRECTED, "--name", "nope")
+    assert result.exit_code == 2
+    assert "no vector named 'nope' — it has alu, muldiv, branch, march" in result.output
