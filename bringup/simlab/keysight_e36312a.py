@@ -18,7 +18,7 @@ from bringup.simlab.scpi_parse import (
     parse_number,
     scpi_float,
 )
-from bringup.simlab.supply import SupplyChannel
+from bringup.simlab.supply import SupplyChannel, checked_level, clear_ocp, clear_ovp, set_ocp_state
 
 CHANNELS = range(1, 4)
 OVP_HEADROOM = 1.1  # OVP may be set to 110 % of the channel's full scale
@@ -43,11 +43,11 @@ class KeysightE36312A(ScpiInstrument):
         add("[SOURce]:VOLTage:PROTection:[LEVel]", self._setter(self._set_ovp))
         add("[SOURce]:VOLTage:PROTection:[LEVel]?", self._getter(lambda c: c.ovp_level))
         add("[SOURce]:VOLTage:PROTection:TRIPped?", self._getter(lambda c: int(c.ovp_tripped)))
-        add("[SOURce]:VOLTage:PROTection:CLEar", self._action(self._clear_ovp))
-        add("[SOURce]:CURRent:PROTection:STATe", self._setter(self._set_ocp_state))
+        add("[SOURce]:VOLTage:PROTection:CLEar", self._action(clear_ovp))
+        add("[SOURce]:CURRent:PROTection:STATe", self._setter(set_ocp_state))
         add("[SOURce]:CURRent:PROTection:STATe?", self._getter(lambda c: int(c.ocp_enabled)))
         add("[SOURce]:CURRent:PROTection:TRIPped?", self._getter(lambda c: int(c.ocp_tripped)))
-        add("[SOURce]:CURRent:PROTection:CLEar", self._action(self._clear_ocp))
+        add("[SOURce]:CURRent:PROTection:CLEar", self._action(clear_ocp))
 
     def reset(self) -> None:
         with self.physics.lock:
@@ -95,13 +95,13 @@ class KeysightE36312A(ScpiInstrument):
     # -- settings ------------------------------------------------------------------------
 
     def _set_volts(self, channel: SupplyChannel, token: str) -> None:
-        channel.set_v = _in_range(parse_number(token), channel.max_v, "voltage", channel)
+        channel.set_v = checked_level(parse_number(token), channel.max_v, "voltage", channel)
 
     def _set_limit(self, channel: SupplyChannel, token: str) -> None:
-        channel.i_limit = _in_range(parse_number(token), channel.max_i, "current", channel)
+        channel.i_limit = checked_level(parse_number(token), channel.max_i, "current", channel)
 
     def _set_ovp(self, channel: SupplyChannel, token: str) -> None:
-        level = _in_range(parse_number(token), channel.max_v * OVP_HEADROOM, "OVP", channel)
+        level = checked_level(parse_number(token), channel.max_v * OVP_HEADROOM, "OVP", channel)
         channel.ovp_level = level
 
     def _set_output(self, channel: SupplyChannel, token: str) -> None:
@@ -109,23 +109,6 @@ class KeysightE36312A(ScpiInstrument):
         if on and channel.tripped:
             raise ScpiError(-221, f"channel {channel.number} protection tripped; clear it first")
         channel.output = on
-
-    def _set_ocp_state(self, channel: SupplyChannel, token: str) -> None:
-        channel.ocp_enabled = parse_bool(token)
-
-    @staticmethod
-    def _clear_ovp(channel: SupplyChannel) -> None:
-        channel.ovp_tripped = False
-
-    @staticmethod
-    def _clear_ocp(channel: SupplyChannel) -> None:
-        channel.ocp_tripped = False
-
-
-def _in_range(value: float, high: float, what: str, channel: SupplyChannel) -> float:
-    if not 0.0 <= value <= high:
-        raise ScpiError(-222, f"{what} {value} outside 0-{high} on channel {channel.number}")
-    return value
 
 
 def _format(value: object) -> str:

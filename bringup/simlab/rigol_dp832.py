@@ -13,7 +13,7 @@ from collections.abc import Callable
 from bringup.simlab.physics import Physics
 from bringup.simlab.scpi_instrument import ScpiInstrument
 from bringup.simlab.scpi_parse import Command, ScpiError, parse_bool, parse_number
-from bringup.simlab.supply import SupplyChannel
+from bringup.simlab.supply import SupplyChannel, checked_level, clear_ocp, clear_ovp, set_ocp_state
 
 CHANNELS = range(1, 4)
 PROTECTION_HEADROOM = 1.1
@@ -43,13 +43,13 @@ class RigolDP832(ScpiInstrument):
         add("OUTPut:OVP:[STATe]", self._channel_setting(self._set_ovp_state))
         add("OUTPut:OVP:[STATe]?", self._channel_query(lambda c: _on_off(c.ovp_enabled)))
         add("OUTPut:OVP:QUEStion?", self._channel_query(lambda c: _yes_no(c.ovp_tripped)))
-        add("OUTPut:OVP:CLEar", self._channel_action(self._clear_ovp))
+        add("OUTPut:OVP:CLEar", self._channel_action(clear_ovp))
         add("OUTPut:OCP:VALue", self._channel_setting(self._set_ocp_level))
         add("OUTPut:OCP:VALue?", self._channel_query(lambda c: f"{c.ocp_level or 0.0:.3f}"))
-        add("OUTPut:OCP:[STATe]", self._channel_setting(self._set_ocp_state))
+        add("OUTPut:OCP:[STATe]", self._channel_setting(set_ocp_state))
         add("OUTPut:OCP:[STATe]?", self._channel_query(lambda c: _on_off(c.ocp_enabled)))
         add("OUTPut:OCP:QUEStion?", self._channel_query(lambda c: _yes_no(c.ocp_tripped)))
-        add("OUTPut:OCP:CLEar", self._channel_action(self._clear_ocp))
+        add("OUTPut:OCP:CLEar", self._channel_action(clear_ocp))
 
     def reset(self) -> None:
         with self.physics.lock:
@@ -130,11 +130,11 @@ class RigolDP832(ScpiInstrument):
 
     @staticmethod
     def _set_volts(channel: SupplyChannel, volts: float) -> None:
-        channel.set_v = _in_range(volts, channel.max_v, "voltage", channel)
+        channel.set_v = checked_level(volts, channel.max_v, "voltage", channel, "CH")
 
     @staticmethod
     def _set_limit(channel: SupplyChannel, amps: float) -> None:
-        channel.i_limit = _in_range(amps, channel.max_i, "current", channel)
+        channel.i_limit = checked_level(amps, channel.max_i, "current", channel, "CH")
 
     @staticmethod
     def _set_output(channel: SupplyChannel, token: str) -> None:
@@ -146,7 +146,7 @@ class RigolDP832(ScpiInstrument):
     @staticmethod
     def _set_ovp_level(channel: SupplyChannel, token: str) -> None:
         limit = channel.max_v * PROTECTION_HEADROOM
-        channel.ovp_level = _in_range(parse_number(token), limit, "OVP", channel)
+        channel.ovp_level = checked_level(parse_number(token), limit, "OVP", channel, "CH")
 
     @staticmethod
     def _set_ovp_state(channel: SupplyChannel, token: str) -> None:
@@ -155,25 +155,7 @@ class RigolDP832(ScpiInstrument):
     @staticmethod
     def _set_ocp_level(channel: SupplyChannel, token: str) -> None:
         limit = channel.max_i * PROTECTION_HEADROOM
-        channel.ocp_level = _in_range(parse_number(token), limit, "OCP", channel)
-
-    @staticmethod
-    def _set_ocp_state(channel: SupplyChannel, token: str) -> None:
-        channel.ocp_enabled = parse_bool(token)
-
-    @staticmethod
-    def _clear_ovp(channel: SupplyChannel) -> None:
-        channel.ovp_tripped = False
-
-    @staticmethod
-    def _clear_ocp(channel: SupplyChannel) -> None:
-        channel.ocp_tripped = False
-
-
-def _in_range(value: float, high: float, what: str, channel: SupplyChannel) -> float:
-    if not 0.0 <= value <= high:
-        raise ScpiError(-222, f"{what} {value} outside 0-{high} on CH{channel.number}")
-    return value
+        channel.ocp_level = checked_level(parse_number(token), limit, "OCP", channel, "CH")
 
 
 def _on_off(flag: bool) -> str:

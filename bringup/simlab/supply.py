@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bringup.simlab.scpi_parse import ScpiError, parse_bool
+
 Load = Callable[[float], float]  # terminal volts -> amps drawn
 
 
@@ -82,3 +84,22 @@ class SupplyChannel:
             self.ovp_tripped = True
         self.output = False
         self.volts, self.amps, self.mode = 0.0, 0.0, "OFF"
+
+
+def checked_level(value: float, high: float, what: str, channel: SupplyChannel, label: str = "channel ") -> float:
+    """A programmed level within 0..high, else SCPI -222 naming the channel as the model does."""
+    if not 0.0 <= value <= high:
+        raise ScpiError(-222, f"{what} {value} outside 0-{high} on {label}{channel.number}")
+    return value
+
+
+def set_ocp_state(channel: SupplyChannel, token: str) -> None:
+    channel.ocp_enabled = parse_bool(token)
+
+
+def clear_ovp(channel: SupplyChannel) -> None:
+    channel.ovp_tripped = False
+
+
+def clear_ocp(channel: SupplyChannel) -> None:
+    channel.ocp_tripped = False
