@@ -86,7 +86,9 @@ class SupplyChannel:
         self.volts, self.amps, self.mode = 0.0, 0.0, "OFF"
 
 
-def checked_level(value: float, high: float, what: str, channel: SupplyChannel, label: str = "channel ") -> float:
+def checked_level(
+    value: float, high: float, what: str, channel: SupplyChannel, label: str = "channel "
+) -> float:
     """A programmed level within 0..high, else SCPI -222 naming the channel as the model does."""
     if not 0.0 <= value <= high:
         raise ScpiError(-222, f"{what} {value} outside 0-{high} on {label}{channel.number}")
