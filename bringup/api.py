@@ -124,15 +124,20 @@ def _execute(spec: StationSpec, loaded: LoadedRunbook, chip: ChipInfo, library: 
         engine = make_engine(db_url)
         stack.callback(engine.dispose)
         library.cache = DatabaseGoldenCache(engine, library.cache)  # goldens any station recorded
+        control = control or RunControl()
         bus = stack.enter_context(EventBus())
-        recorder = stack.enter_context(Recorder(engine))  # closes after the bus has drained
+        # A database that stops taking writes ends the run (safely) rather than leave it unrecorded.
+        stop_run = control.fault
+        recorder = stack.enter_context(
+            Recorder(engine, on_failure=lambda why: stop_run(f"recording stopped: {why}"))
+        )
         recorder.attach(bus)
         for watcher in watchers:
             bus.subscribe(watcher, name=getattr(watcher, "__name__", "watcher"))
         opened = stack.enter_context(Station.open(spec))
         sequencer = Sequencer(
             station=opened, runbook=loaded, chip=chip, publish=bus.publish, operator=operator,
-            vector_source=library, control=control or RunControl(), monitor_hz=monitor_hz,
+            vector_source=library, control=control, monitor_hz=monitor_hz,
             resume=resume, **({"run_id": run_id} if run_id else {}),
         )
         _forward_console(opened, sequencer.run_id, bus.publish)

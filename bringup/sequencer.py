@@ -94,7 +94,8 @@ class Sequencer:
     def _run(self) -> RunReport:
         power = PowerController(
             self.station.rails, self.station.spec.power_on_order, clock=self._clock(),
-            emit=self.publish, on_trip=self.control.fault, run_id=self.run_id, monitor_hz=self.monitor_hz,
+            emit=self.publish, on_trip=lambda why: self.control.fault(f"rail monitor tripped: {why}"),
+            run_id=self.run_id, monitor_hz=self.monitor_hz,
         )
         forget_abort = self.control.on_abort(lambda reason: power.safe_off(f"abort: {reason}"))
         ctx = StepContext(
@@ -114,7 +115,7 @@ class Sequencer:
         except (RunAborted, RunStopped) as exc:
             status, reason = RunStatus.ABORTED, str(exc)
         except RunFault as exc:
-            status, reason = RunStatus.ERROR, f"rail monitor tripped: {exc}"
+            status, reason = RunStatus.ERROR, str(exc)
         except Exception as exc:
             status, reason = RunStatus.ERROR, _describe(exc)
         finally:

@@ -17,6 +17,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -70,8 +71,12 @@ class Recorder:
         batch_rows: int = 10_000,
         heartbeat_interval_s: float = 1.0,
         stale_after_s: float | None = DEFAULT_STALE_AFTER_S,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self.engine = engine
+        # Told once, from the writer thread, when the database stops taking writes for good:
+        # a run whose results cannot be recorded should end rather than go on unrecorded.
+        self._on_failure = on_failure
         self.commit_interval_s = commit_interval_s
         self.heartbeat_interval_s = heartbeat_interval_s
         self._max_pending = max_pending
@@ -313,6 +318,8 @@ class Recorder:
         with self._cond:
             self._failure = RecorderError(f"writing to {self.engine.url.render_as_string()} failed: {exc}")
             self._cond.notify_all()
+        if self._on_failure is not None:
+            self._on_failure(str(self._failure))
 
 
 def mark_stale_runs(engine: Engine, stale_after_s: float = DEFAULT_STALE_AFTER_S) -> list[str]:

@@ -270,3 +270,20 @@ def test_a_resumed_run_records_each_vector_result_exactly_once(engine):
     with engine.connect() as conn:
         run = conn.execute(select(Run.status, Run.resume_count).where(Run.id == run_id)).one()
     assert tuple(run) == ("passed", 1)
+
+
+def test_a_database_that_refuses_writes_for_good_is_reported_once(engine):
+    from sqlalchemy import text
+
+    told: list[str] = []
+    recorder = Recorder(engine, stale_after_s=None, on_failure=told.append)
+    recorder.start_run("BROKEN-1")
+    recorder.flush()
+    with engine.begin() as conn:  # someone drops a table under a running recorder
+        conn.execute(text("DROP TABLE measurement"))
+    recorder.measurement("v", 1.0)
+    with pytest.raises(RecorderError, match="failed"):
+        recorder.flush(timeout=30)
+    assert len(told) == 1 and "failed" in told[0]
+    with pytest.raises(RecorderError):
+        recorder.close()
