@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from polling import wait_until
 
 from bringup.events import (
     BusClosedError,
@@ -18,13 +19,6 @@ from bringup.events import (
     RunFinished,
     RunStatus,
 )
-
-
-def wait_until(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {condition}"
-        threading.Event().wait(0.005)
 
 
 def log_event(i: int) -> Log:

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from polling import wait_until as wait_for
 
 from instruments.errors import (
     ConnectionLost,
@@ -218,13 +219,6 @@ def test_numbers_are_sent_exactly():
     assert format_number(-40) == "-40.0"
     with pytest.raises(ValueError, match="finite"):
         format_number(float("nan"))
-
-
-def wait_for(condition, timeout: float = 2.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.005)
 
 
 def _peer_gone(instrument: ScpiInstrument) -> bool:

@@ -6,8 +6,6 @@ truth (`lab.chip.damaged`, `lab.chip.vmin()`) to check what the drivers made hap
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,15 +28,6 @@ RAILS = {
 POWER_ON_ORDER = ("VDD_CORE", "VDD_SRAM", "VDD_IO")
 REFCLK_HZ = 25e6
 REFCLK_VPP = 1.8
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `condition` until true; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
 
 
 @dataclass

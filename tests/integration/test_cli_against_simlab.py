@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from integration_bench import wait_for
+from polling import wait_until as wait_for
 
 from bringup.simlab import SimLab
 from bringup.station import load_station

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from integration_bench import POWER_ON_ORDER, Bench, open_bench, wait_for
+from integration_bench import POWER_ON_ORDER, Bench, open_bench
+from polling import wait_until as wait_for
 
 from bringup.simlab import SimLab
 from instruments.errors import ConsoleTimeout

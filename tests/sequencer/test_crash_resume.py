@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from sequencer_bench import Bench, outputs_on, wait_until
+from polling import wait_until
+from sequencer_bench import Bench, outputs_on
 from sqlalchemy import func, select
 
 from bringup.db.models import Run, Step, VectorResultRow

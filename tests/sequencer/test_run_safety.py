@@ -4,7 +4,8 @@ database: whatever ends a run, every rail ends off and the record says why."""
 from __future__ import annotations
 
 import pytest
-from sequencer_bench import Bench, in_background, outputs_on, wait_until
+from polling import wait_until
+from sequencer_bench import Bench, in_background, outputs_on
 from sqlalchemy import func, select
 
 from bringup.db.models import MeasurementRow, RailSampleRow, Run, Step

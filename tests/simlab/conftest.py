@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import pyvisa
 import serial
+from polling import wait_until as wait_for
 
 from bringup.simlab import SimLab
 
@@ -21,14 +21,6 @@ RAIL_SETUP = {  # rail -> (role, commands to program it, command to switch it on
     "VDD_IO": ("psu_io", [":SOUR1:VOLT 1.8", ":SOUR1:CURR 0.3"], ":OUTP CH1,ON"),
 }
 CLOCK_ON = ["FUNC SQU", "FREQ 25e6", "VOLT 1.8", "OUTP ON"]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 3.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
 
 
 class Bench:
