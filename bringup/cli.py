@@ -279,17 +279,22 @@ def _engine(db_url: str | None) -> Any:  # the Engine type would import sqlalche
 @main.command()
 @click.option("--chip", default="SIM-0001", show_default=True, help="Serial of the simulated chip.")
 @DB_OPTION
+@click.option("--plain", is_flag=True, help="Plain progress lines instead of the TUI, even on a terminal.")
 @friendly_errors
-def demo(chip: str, db_url: str | None) -> None:
+def demo(chip: str, db_url: str | None, plain: bool) -> None:
     """The simulated lab, a bench check and the overnight runbook in accelerated time, into lab.db."""
     from bringup.demo import run_demo
 
-    sys.exit(run_demo(chip, db_url=db_url))
+    tui = not plain and sys.stdin.isatty() and sys.stdout.isatty()
+    sys.exit(run_demo(chip, db_url=db_url, tui=tui))
 
 
 from bringup.cli_vectors import vectors  # noqa: E402  (imports only click)
 
 main.add_command(vectors)
+from bringup.cli_tui import tui  # noqa: E402  (imports only click)
+
+main.add_command(tui)
 
 if __name__ == "__main__":
     main()

@@ -8,13 +8,15 @@ lab's station file next to you, checks the bench through the real drivers, then 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 STATION_FILE = Path("simlab-station.yaml")
 RUNBOOKS = Path(__file__).resolve().parents[1] / "runbooks"
 DEMO_TIME_SCALE = 100.0  # a 60 s forcer soak takes 0.6 s
 
 
-def run_demo(chip_serial: str, *, db_url: str | None = None, runbook: Path | None = None) -> int:
+def run_demo(chip_serial: str, *, db_url: str | None = None, runbook: Path | None = None,
+             tui: bool = False) -> int:
     from rich.console import Console
 
     from bringup.api import run_runbook
@@ -34,8 +36,13 @@ def run_demo(chip_serial: str, *, db_url: str | None = None, runbook: Path | Non
         print_report(check)
         if not check.ok:
             return 3
-        report = run_runbook(runbook, STATION_FILE, chip_serial, db_url=db_url, operator="demo",
-                             watchers=[ProgressView(out)])
+        if tui:
+            report = _run_in_tui(runbook, chip_serial, db_url)
+            if report is None:
+                return 3
+        else:
+            report = run_runbook(runbook, STATION_FILE, chip_serial, db_url=db_url, operator="demo",
+                                 watchers=[ProgressView(out)])
     url = database_url(db_url)
     out.print(f"\nrecorded in {url}. Look at it with:\n"
               f"  bringup query run {report.run_id}\n"
@@ -43,3 +50,17 @@ def run_demo(chip_serial: str, *, db_url: str | None = None, runbook: Path | Non
               f"  bringup query failing --chip {chip_serial}")
     # The demo worked if the run ran to its end; failing vectors at the margin are part of the show.
     return 0 if report.status in ("passed", "failed") else 3
+
+
+def _run_in_tui(runbook: Path, chip_serial: str, db_url: str | None) -> Any:
+    """The live screen for the demo run, started at once; it stays open on the result until `q`."""
+    from bringup.tui.app import BringupApp, run_app
+    from bringup.tui.run_handle import RunRequest
+
+    request = RunRequest(runbook=runbook, station=STATION_FILE, chip=chip_serial, operator="demo",
+                         db_url=db_url)
+    app = BringupApp(STATION_FILE, db_url=db_url, autostart=request)
+    run_app(app)
+    if app.handle is not None and app.handle.error:
+        print(f"error: {app.handle.error}")
+    return None if app.handle is None else app.handle.report

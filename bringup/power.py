@@ -139,6 +139,7 @@ class PowerController:
                     break
                 self._sleep(0.2)
             self._setpoint.clear()
+            self._final_readback(skip=set(errors))
         failures = [f"{what} off: {error}" for what, error in errors.items()]
         if failures:
             failures += self._all_off_fallback()
@@ -147,6 +148,18 @@ class PowerController:
         else:
             self._emit_log(f"powered down ({reason})")
         return failures
+
+    def _final_readback(self, skip: set[str]) -> None:
+        """One last sample of every rail switched off, so the record shows what they read then."""
+        for name in self.order:
+            if name in skip:  # its supply did not answer; it is reported as not off
+                continue
+            channel = self.rails[name].channel
+            try:
+                volts, amps = channel.measure_voltage(), channel.measure_current()
+            except Exception:
+                continue
+            self._emit(RailSample(run_id=self._run_id, rail=name, volts=volts, amps=amps))
 
     def _off_switches(self) -> dict[str, Callable[[], None]]:
         """What to switch off, in order: the clock first (never clock an unpowered chip), then

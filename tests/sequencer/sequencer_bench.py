@@ -20,15 +20,6 @@ from bringup.steps.base import RunControl
 INSTRUMENT_TIMEOUT_S = 0.5  # a silent supply is noticed quickly in tests
 
 
-def outputs_on(lab: SimLab) -> list[str]:
-    """Every supply output and the clock that is on, read from the simulated bench itself."""
-    on = [f"{role} ch{channel.number}" for role, channels in lab.physics.supplies.items()
-          for channel in channels if channel.output]
-    if lab.physics.refclk.output:
-        on.append("refclk")
-    return on
-
-
 @dataclass
 class Bench:
     lab: SimLab

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from sequencer_bench import Bench, outputs_on
+from sequencer_bench import Bench
+from simlab_state import outputs_on
 
 BRINGUP = shutil.which("bringup", path=str(Path(sys.executable).parent))
 pytestmark = pytest.mark.skipif(BRINGUP is None, reason="the bringup console script is not installed")

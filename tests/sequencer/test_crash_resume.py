@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from polling import wait_until
-from sequencer_bench import Bench, outputs_on
+from sequencer_bench import Bench
+from simlab_state import outputs_on
 from sqlalchemy import func, select
 
 from bringup.db.models import Run, Step, VectorResultRow

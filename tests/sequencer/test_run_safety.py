@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 from polling import wait_until
-from sequencer_bench import Bench, in_background, outputs_on
+from sequencer_bench import Bench, in_background
+from simlab_state import outputs_on
 from sqlalchemy import func, select
 
 from bringup.db.models import MeasurementRow, RailSampleRow, Run, Step
@@ -45,6 +46,10 @@ def test_a_passing_run_is_recorded_and_ends_with_every_output_off(bench: Bench) 
     # The monitor samples every powered rail at 20 Hz here: a 0.6 s wait alone gives ~12 each.
     assert set(samples) == {"VDD_CORE", "VDD_SRAM", "VDD_IO"}
     assert min(samples.values()) >= 5, samples
+    with bench.engine().connect() as conn:
+        last = {rail: volts for rail, volts, _ in conn.execute(
+            select(RailSampleRow.rail, RailSampleRow.volts, RailSampleRow.time).order_by(RailSampleRow.time))}
+    assert last == {"VDD_CORE": 0.0, "VDD_SRAM": 0.0, "VDD_IO": 0.0}  # the record ends with the rails down
 
 
 def test_a_voltage_above_the_absolute_maximum_is_refused_before_any_instrument_is_touched(bench: Bench) -> None:

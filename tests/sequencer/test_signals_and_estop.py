@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from polling import wait_until
-from sequencer_bench import Bench, outputs_on
+from sequencer_bench import Bench
+from simlab_state import outputs_on
 from sqlalchemy import select
 
 from bringup.db.models import Run, Step

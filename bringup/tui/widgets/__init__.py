@@ -1,0 +1,1 @@
+"""Widgets of the live screen, each showing one part of a LiveSnapshot."""

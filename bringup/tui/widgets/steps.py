@@ -1,0 +1,42 @@
+"""The runbook's steps with their status, updated cell by cell as steps start and finish."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+from bringup.tui.live_state import StepRow
+from bringup.tui.widgets.styles import status_text
+
+
+class StepTable(DataTable[object]):
+    DEFAULT_CSS = "StepTable { height: 1fr; }"
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self._shown: dict[int, StepRow] = {}
+
+    def on_mount(self) -> None:
+        self.add_column("#", key="index")
+        self.add_column("step", key="name")
+        self.add_column("status", key="status")
+        self.add_column("message", key="message")
+
+    def show(self, steps: tuple[StepRow, ...]) -> None:
+        for row in steps:
+            before = self._shown.get(row.index)
+            if before == row:
+                continue
+            key = str(row.index)
+            if before is None:
+                self.add_row(str(row.index + 1), row.name, status_text(row.status), row.message, key=key)
+            else:
+                self.update_cell(key, "name", row.name)
+                self.update_cell(key, "status", status_text(row.status))
+                self.update_cell(key, "message", row.message, update_width=True)
+            if row.status == "running":
+                self.move_cursor(row=self.get_row_index(key))
+            self._shown[row.index] = row
+
+    def status_of(self, name: str) -> str | None:
+        """The status shown for the step called `name` (for tests and scripting)."""
+        return next((row.status for row in self._shown.values() if row.name == name), None)
