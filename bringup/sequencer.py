@@ -167,11 +167,7 @@ class Sequencer:
         """On resume, replay what a finished step left on the bench (power, clock, temperature)."""
         if not step.restores_state:
             return
-        ctx.restoring = True
-        try:
-            step.run(ctx)
-        finally:
-            ctx.restoring = False
+        step.run(ctx)
         self.publish(Log(run_id=self.run_id, text=f"resume: restored the state of step {index + 1} "
                          f"({step.title})"))
 

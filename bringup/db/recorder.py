@@ -49,13 +49,6 @@ class RecorderError(RuntimeError):
     """The recorder cannot write to the database; results after the failure are not stored."""
 
 
-def limit_check(value: float, low: float | None, high: float | None) -> bool | None:
-    """True inside [low, high], False outside (NaN always fails), None when no limit is set."""
-    if low is None and high is None:
-        return None
-    return (low is None or value >= low) and (high is None or value <= high)
-
-
 class Recorder:
     """Writes run events to the database in batches on its own thread.
 

@@ -134,7 +134,6 @@ class StepContext:
     core_mhz: float | None = None
     temperature_c: float | None = None
     done_vectors: set[tuple[int, str, int]] = field(default_factory=set)
-    restoring: bool = False
     _dut: Dut | None = None
 
     @property

@@ -14,7 +14,6 @@ from bringup.db.recorder import (
     Recorder,
     RecorderError,
     last_completed_step,
-    limit_check,
     mark_stale_runs,
     recorded_vector_keys,
 )
@@ -34,6 +33,7 @@ from bringup.events import (
     VectorResult,
     new_run_id,
 )
+from bringup.limits import within as limit_check
 
 
 def count(engine, table, **where) -> int:
