@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bringup.events import EventBus, RunEvent
 from bringup.runbook import LoadedRunbook, load_runbook, parse_runbook
@@ -30,6 +30,9 @@ from bringup.station import Station, StationSpec, load_station
 from bringup.steps.base import RunControl
 from bringup.vectors.library import VectorLibrary
 from bringup.yamlfile import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 Watcher = Callable[[Any], None]
 # The suites shipped with bringup (runbooks/vectors in the source tree).
@@ -106,22 +109,26 @@ def resume_run(
                                suites=library.names())
         last = last_completed_step(engine, run_id)
         point = ResumePoint(-1 if last is None else last, frozenset(recorded_vector_keys(engine, run_id)))
-    finally:
+    except BaseException:
         engine.dispose()
-    return _execute(spec, loaded, ChipInfo(serial=recipe.chip_serial), library, db_url=db_url,
+        raise
+    return _execute(spec, loaded, ChipInfo(serial=recipe.chip_serial), library, engine=engine,
                     operator=recipe.operator, watchers=watchers, control=control, run_id=run_id,
                     resume=point, monitor_hz=monitor_hz)
 
 
-def _execute(spec: StationSpec, loaded: LoadedRunbook, chip: ChipInfo, library: VectorLibrary, *,
-             db_url: str | None, operator: str, watchers: Iterable[Watcher], control: RunControl | None,
-             monitor_hz: float, run_id: str | None = None, resume: ResumePoint | None = None) -> RunReport:
+def _execute(
+    spec: StationSpec, loaded: LoadedRunbook, chip: ChipInfo, library: VectorLibrary, *,
+    db_url: str | None = None, engine: Engine | None = None, operator: str,
+    watchers: Iterable[Watcher], control: RunControl | None, monitor_hz: float,
+    run_id: str | None = None, resume: ResumePoint | None = None,
+) -> RunReport:
     from bringup.db.engine import make_engine
     from bringup.db.golden_cache import DatabaseGoldenCache
     from bringup.db.recorder import Recorder
 
     with ExitStack() as stack:
-        engine = make_engine(db_url)
+        engine = engine or make_engine(db_url)  # a resume has opened (and checked) it already
         stack.callback(engine.dispose)
         library.cache = DatabaseGoldenCache(engine, library.cache)  # goldens any station recorded
         control = control or RunControl()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bringup.messages import first_line
 from bringup.station import Station, StationSpec
 
 CONSOLE_ANSWER_TIMEOUT_S = 1.0
@@ -50,7 +51,7 @@ def check_station(spec: StationSpec) -> CheckReport:
         for name, inst in spec.instruments.items():
             entry = InstrumentCheck(name, inst.driver, inst.address)
             if name in failures:
-                entry.error = _one_line(failures[name])
+                entry.error = first_line(failures[name])
             else:
                 entry.identity = _identity(station.instruments[name])
             report.instruments.append(entry)
@@ -79,7 +80,7 @@ def _read_rail(station: Station, name: str) -> RailCheck:
         check.volts = bound.channel.measure_voltage()
         check.amps = bound.channel.measure_current()
     except Exception as exc:
-        check.error = _one_line(exc)
+        check.error = first_line(exc)
     return check
 
 
@@ -94,11 +95,6 @@ def _console_reply(station: Station) -> str | None:
     except Exception:
         return None
     return found.match.group(0).strip()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 def print_report(report: CheckReport) -> None:

@@ -42,11 +42,12 @@ def friendly_errors(command: F) -> F:
             # An instrument that would not open, a database that would not answer: say it in
             # one line; the traceback helps nobody at the bench.
             from bringup.db.engine import DatabaseError
+            from bringup.messages import first_line
             from instruments.errors import InstrumentError
 
             if not isinstance(exc, InstrumentError | DatabaseError | OSError):
                 raise
-            click.echo(f"error: {str(exc).splitlines()[0]}", err=True)
+            click.echo(f"error: {first_line(exc)}", err=True)
             sys.exit(EXIT_ABORTED)
 
     return wrapper  # type: ignore[return-value]

@@ -211,6 +211,7 @@ def _guarded(action: Any) -> Any:
     """Run `action`; a vector the reference rejects is the user's to fix (exit 2), a chip or
     power failure ends the command (exit 3) — each as one line, never a traceback."""
     from bringup.dut.base import DutError
+    from bringup.messages import first_line
     from bringup.power import PowerFault
     from bringup.vectors import VectorError
 
@@ -219,7 +220,7 @@ def _guarded(action: Any) -> Any:
     except VectorError as exc:
         _invalid(str(exc))
     except (DutError, PowerFault) as exc:
-        click.echo(f"error: {str(exc).splitlines()[0]}", err=True)
+        click.echo(f"error: {first_line(exc)}", err=True)
         sys.exit(EXIT_ABORTED)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bringup.messages import first_line
 from bringup.station import StationSpec
 
 
@@ -35,7 +36,7 @@ def emergency_stop(spec: StationSpec, *, timeout_s: float = 2.0) -> list[EstopRe
                     driver.close()
                 results.append(EstopResult(name, True, detail))
             except Exception as exc:
-                results.append(EstopResult(name, False, (str(exc) or type(exc).__name__).splitlines()[0]))
+                results.append(EstopResult(name, False, first_line(exc)))
     return results
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from bringup.events import RailSample, RunEvent
+from bringup.messages import first_line
 
 if TYPE_CHECKING:
     from bringup.station import BoundRail, ClockSpec
@@ -289,7 +290,7 @@ class PowerController:
                 try:
                     problem = self._check_rail(rail)
                 except Exception as exc:
-                    return f"{name}: supply {rail.spec.supply} stopped answering ({_first_line(exc)})"
+                    return f"{name}: supply {rail.spec.supply} stopped answering ({first_line(exc)})"
                 if problem:
                     return f"{name}: {problem}"
         return None
@@ -327,10 +328,5 @@ def _try(action: Callable[[], Any]) -> str | None:
     try:
         action()
     except Exception as exc:
-        return _first_line(exc)
+        return first_line(exc)
     return None
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip() or type(exc).__name__).splitlines()[0]
-

@@ -55,6 +55,7 @@ class _Step(BaseModel):
 
     @property
     def title(self) -> str:
+        """How the step is named in progress, records and the TUI: its name, else its kind."""
         return self.name or self.step  # type: ignore[attr-defined]
 
 

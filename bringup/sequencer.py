@@ -28,6 +28,7 @@ from bringup.events import (
     StepStatus,
     new_run_id,
 )
+from bringup.messages import described
 from bringup.power import PowerController
 from bringup.steps import STEP_CLASSES
 from bringup.steps.base import RunAborted, RunControl, RunFault, RunStopped, Step, StepContext
@@ -48,8 +49,8 @@ class RunReport:
 
 @dataclass(frozen=True)
 class ResumePoint:
-    """Where a dead run got to: steps up to `last_completed_step` are done, and within the
-    next step the (step index, vector, repeat) keys in `done_vectors` are recorded."""
+    """Where a dead run got to: steps up to `last_completed_step` are done, and the vector
+    results in `done_vectors`, keyed (step index, vector content hash, repeat), are recorded."""
 
     last_completed_step: int
     done_vectors: frozenset[tuple[int, str, int]] = frozenset()
@@ -117,7 +118,7 @@ class Sequencer:
         except RunFault as exc:
             status, reason = RunStatus.ERROR, str(exc)
         except Exception as exc:
-            status, reason = RunStatus.ERROR, _describe(exc)
+            status, reason = RunStatus.ERROR, described(exc)
         finally:
             failures = power.safe_off(f"end of run ({status})")
             power.close()
@@ -155,7 +156,7 @@ class Sequencer:
             self._finished(index, StepStatus.ABORTED, str(exc))
             raise
         except Exception as exc:
-            self._finished(index, StepStatus.ERROR, _describe(exc))
+            self._finished(index, StepStatus.ERROR, described(exc))
             raise
         self._finished(index, StepStatus.PASSED if outcome.passed else StepStatus.FAILED, outcome.message)
         return outcome.passed
@@ -211,11 +212,6 @@ class Sequencer:
 def _idn(driver: Any) -> str:
     identity = getattr(driver, "identity", None)
     return ",".join(identity) if identity else ""
-
-
-def _describe(exc: BaseException) -> str:
-    text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
-    return f"{type(exc).__name__}: {text}"
 
 
 _SIGNAL_REASONS = {signal.SIGINT: "interrupted by Ctrl-C (SIGINT)", signal.SIGTERM: "terminated (SIGTERM)"}

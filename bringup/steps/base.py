@@ -180,7 +180,7 @@ class Step:
 
     @property
     def title(self) -> str:
-        return self.spec.name or self.kind
+        return self.spec.title
 
     def run(self, ctx: StepContext) -> StepOutcome:
         raise NotImplementedError

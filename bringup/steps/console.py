@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bringup.messages import first_line
 from bringup.steps.base import Step, StepContext, StepOutcome
 
 
@@ -17,5 +18,5 @@ class ConsoleExpectStep(Step):
         try:
             found = console.expect(self.spec.pattern, timeout=self.spec.timeout_s)
         except InstrumentError as exc:
-            return StepOutcome(False, str(exc).splitlines()[0])
+            return StepOutcome(False, first_line(exc))
         return StepOutcome(True, f"saw {found.match.group(0)!r}")

@@ -216,10 +216,13 @@ class LiveRun:
 
 
 def _step_titles(runbook_text: str) -> list[str]:
-    """The runbook's step titles (as Step.title names them), so pending steps show from the start."""
+    """The runbook's step titles, so pending steps show from the start."""
+    from pydantic import ValidationError
+
+    from bringup.runbook import Runbook
+
     try:
-        steps = (yaml.safe_load(runbook_text) or {}).get("steps") or []
-    except yaml.YAMLError:
+        model = Runbook.model_validate(yaml.safe_load(runbook_text))
+    except (yaml.YAMLError, ValidationError):
         return []  # the run validated it already; without titles steps appear as they start
-    return [str(step.get("name") or step.get("step", "?")) if isinstance(step, dict) else "?"
-            for step in steps]
+    return [step.title for step in model.steps]

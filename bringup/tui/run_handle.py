@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bringup.messages import described
 from bringup.sequencer import RunReport
 from bringup.steps.base import RunControl
 
@@ -34,8 +35,7 @@ def describe_failure(exc: BaseException) -> str:
         return "\n".join(str(error) for error in exc.errors)
     if isinstance(exc, ConfigError):
         return str(exc)
-    first_line = (str(exc).strip() or type(exc).__name__).splitlines()[0]
-    return f"{type(exc).__name__}: {first_line}"
+    return described(exc)
 
 
 class RunHandle:

@@ -23,7 +23,7 @@ from bringup.tui.live_state import FAILURES_KEPT, RAIL_HISTORY, LiveRun
 from bringup.tui.widgets.rails import sparkline
 
 RUN = "r1"
-RUNBOOK_TEXT = "name: t\nsteps:\n  - step: power_on\n  - step: measure\n    name: core volts\n"
+RUNBOOK_TEXT = "name: t\nsteps:\n  - step: power_on\n  - step: measure\n    name: core volts\n    rail: VDD_CORE\n    quantity: voltage\n"
 
 
 def started(live: LiveRun) -> None:
