@@ -154,6 +154,44 @@ class VectorResult(RunEvent):
     duration_s: float = 0.0
 
 
+class SweepOutcome(StrEnum):
+    """What one point of a shmoo or Vmin sweep showed."""
+
+    PASS = "pass"
+    FAIL = "fail"  # ran to the end with a wrong signature
+    HANG = "hang"  # the chip stopped answering; it was recovered before the next point
+    INFERRED = "inferred"  # not run: decided from measured neighbours (monotone boundary)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SweepPoint(RunEvent):
+    """One point of a sweep step, measured or inferred, at its conditions.
+
+    ``done``/``total`` let a live view draw progress; ``confirmed`` marks a boundary point that
+    was repeated before it was believed.
+    """
+
+    step_index: int
+    conditions: Conditions
+    outcome: SweepOutcome
+    confirmed: bool = False
+    vectors_passed: int = 0
+    vectors_run: int = 0
+    done: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThermalSample(RunEvent):
+    """The thermal forcer and the die, as read while the run controls temperature."""
+
+    setpoint_c: float | None
+    forcer_c: float | None
+    die_c: float | None = None
+    at_temperature: bool = False
+    head: str = ""  # "down", "up" or "" where the forcer does not say
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RailSample(RunEvent):
     rail: str
