@@ -18,17 +18,22 @@ to the database through the recorder and to any `watchers` (progress views, a TU
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bringup.events import EventBus, RunEvent
+from bringup.events import EventBus, RunEvent, new_run_id
+from bringup.lease import StationLease
+from bringup.messages import first_line
+from bringup.process_guard import guard_run
 from bringup.runbook import LoadedRunbook, load_runbook, parse_runbook
 from bringup.sequencer import ChipInfo, ResumePoint, RunReport, Sequencer
 from bringup.station import Station, StationSpec, load_station
 from bringup.steps.base import RunControl
 from bringup.vectors.library import VectorLibrary
+from bringup.watchdog import Watchdog, WatchdogConfig
 from bringup.yamlfile import ConfigError
 
 if TYPE_CHECKING:
@@ -123,15 +128,25 @@ def _execute(
     watchers: Iterable[Watcher], control: RunControl | None, monitor_hz: float,
     run_id: str | None = None, resume: ResumePoint | None = None,
 ) -> RunReport:
+    """The one path of every command that powers a chip: guard, lease, validate, watchdog, run."""
     from bringup.db.engine import make_engine
     from bringup.db.golden_cache import DatabaseGoldenCache
     from bringup.db.recorder import Recorder
 
+    run_id = run_id or new_run_id()
+    control = control or RunControl()
     with ExitStack() as stack:
+        # Signals and dying threads abort the run from here on; the lease refuses a busy bench
+        # before anything is opened (docs/safety.md).
+        stack.enter_context(guard_run(control, station=spec.name))
+        lease = stack.enter_context(StationLease(spec.name, run_id, listens_for_estop=_on_main_thread()))
         engine = engine or make_engine(db_url)  # a resume has opened (and checked) it already
         stack.callback(engine.dispose)
         library.cache = DatabaseGoldenCache(engine, library.cache)  # goldens any station recorded
-        control = control or RunControl()
+        _check_vectors(loaded, library)
+        watchdog = stack.enter_context(Watchdog(
+            WatchdogConfig(run_id, spec.model_dump(mode="json"), engine.url.render_as_string(False)),
+            lease_fd=lease.fd))
         bus = stack.enter_context(EventBus())
         # A database that stops taking writes ends the run (safely) rather than leave it unrecorded.
         stop_run = control.fault
@@ -141,14 +156,32 @@ def _execute(
         recorder.attach(bus)
         for watcher in watchers:
             bus.subscribe(watcher, name=getattr(watcher, "__name__", "watcher"))
+        watchdog.wait_ready()  # nothing is powered until a kill -9 would be covered
         opened = stack.enter_context(Station.open(spec))
         sequencer = Sequencer(
             station=opened, runbook=loaded, chip=chip, publish=bus.publish, operator=operator,
-            vector_source=library, control=control, monitor_hz=monitor_hz,
-            resume=resume, **({"run_id": run_id} if run_id else {}),
+            vector_source=library, control=control, monitor_hz=monitor_hz, resume=resume, run_id=run_id,
         )
         _forward_console(opened, sequencer.run_id, bus.publish)
         return sequencer.run()
+
+
+def _on_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _check_vectors(loaded: LoadedRunbook, library: VectorLibrary) -> None:
+    """Every vector of every suite loads and has a golden signature, or the run never starts."""
+    from bringup.vectors import VectorError
+
+    for spec in loaded.steps:
+        if spec.step != "run_vectors":
+            continue
+        try:
+            library.goldens(library.vectors(spec.suite, seed=spec.seed, count=spec.count, length=spec.length))
+        except (VectorError, OSError) as exc:
+            raise ConfigError(loaded.path, None, f"step {spec.title}: suite {spec.suite}: {first_line(exc)}",
+                              "fix the vector (nothing was powered)") from None
 
 
 def _forward_console(station: Station, run_id: str, publish: Callable[[RunEvent], None]) -> None:

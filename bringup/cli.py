@@ -147,9 +147,14 @@ def resume(run_id: str, station_path: str, db_url: str | None, vector_dirs: tupl
 def estop(station_path: str) -> None:
     """Turn every output of the station off now, even while a run holds the bench."""
     from bringup.estop import emergency_stop
+    from bringup.lease import notify_estop
     from bringup.station import load_station
 
-    results = emergency_stop(load_station(station_path))
+    spec = load_station(station_path)
+    owner = notify_estop(spec.name)  # the run holding the bench records an estop, not a fault
+    if owner is not None:
+        click.echo(f"station {spec.name}: {owner.describe()} holds it; told it to abort")
+    results = emergency_stop(spec)
     for result in results:
         click.echo(f"{result.instrument}: {'OFF' if result.ok else 'FAILED'} — {result.detail}")
     sys.exit(0 if all(r.ok for r in results) else 1)

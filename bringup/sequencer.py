@@ -3,13 +3,13 @@
 Teardown is structural: whatever ends a run — the last step, a failed step, an exception, the
 rail monitor, `stop`, `abort`, Ctrl-C, SIGTERM — the rails go down in reverse order in a
 `finally`, and `RunFinished` says how it ended and why. Steps run on a worker thread so that the
-main thread stays free for signals: Ctrl-C and SIGTERM abort the run (the bench is put in its
-safe state from the signal handler at once) instead of unwinding a half-sent SCPI command.
+main thread stays free for signals: Ctrl-C, SIGTERM, SIGHUP and SIGQUIT abort the run (the bench
+is put in its safe state from the signal handler at once) instead of unwinding a half-sent SCPI
+command (bringup/process_guard.py).
 """
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ from bringup.events import (
 )
 from bringup.messages import described
 from bringup.power import PowerController
+from bringup.process_guard import guard_run
 from bringup.steps import STEP_CLASSES
 from bringup.steps.base import RunAborted, RunControl, RunFault, RunStopped, Step, StepContext
 
@@ -83,7 +84,7 @@ class Sequencer:
         """Run to the end (blocking) and return how it ended; never leaves a rail powered."""
         outcome: list[RunReport] = []
         worker = threading.Thread(target=lambda: outcome.append(self._run()), name="sequencer")
-        with _signals_abort(self.control):
+        with guard_run(self.control, station=self.station.spec.name):
             worker.start()
             while worker.is_alive():
                 worker.join(0.2)  # short waits keep the main thread responsive to signals
@@ -212,24 +213,3 @@ class Sequencer:
 def _idn(driver: Any) -> str:
     identity = getattr(driver, "identity", None)
     return ",".join(identity) if identity else ""
-
-
-_SIGNAL_REASONS = {signal.SIGINT: "interrupted by Ctrl-C (SIGINT)", signal.SIGTERM: "terminated (SIGTERM)"}
-
-
-class _signals_abort:
-    """While a run is active on the main thread, Ctrl-C and SIGTERM abort it safely."""
-
-    def __init__(self, control: RunControl) -> None:
-        self.control = control
-        self.previous: dict[int, Any] = {}
-
-    def __enter__(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum, reason in _SIGNAL_REASONS.items():
-            self.previous[signum] = signal.signal(signum, lambda *_, r=reason: self.control.abort(r))
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)

@@ -384,3 +384,15 @@ def recorded_vector_keys(engine: Engine, run_id: str) -> set[tuple[int, str, int
             .where(VectorResultRow.run_id == run_id)
         )
         return {(step, content_hash, repeat) for step, content_hash, repeat in rows}
+
+
+def mark_run_interrupted(engine: Engine, run_id: str, reason: str) -> bool:
+    """The run's watchdog found its process dead: mark it ``interrupted`` with why, if it was
+    still running (a run that recorded its end keeps it). True when the row was changed."""
+    with engine.begin() as conn:
+        changed = conn.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.status == RunStatus.RUNNING.value)
+            .values(status=RunStatus.INTERRUPTED.value, ended_at=time.time(), reason=reason)
+        ).rowcount
+    return bool(changed)

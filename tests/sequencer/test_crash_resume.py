@@ -47,6 +47,11 @@ def _vector_rows(bench: Bench, run_id: str) -> tuple[int, int]:
     return len(rows), len(set(rows))
 
 
+def _status(bench: Bench, run_id: str) -> str:
+    with bench.engine().connect() as conn:
+        return conn.execute(select(Run.status).where(Run.id == run_id)).scalar_one()
+
+
 def _only_run(bench: Bench) -> str | None:
     with bench.engine().connect() as conn:
         return conn.execute(select(Run.id)).scalar_one_or_none()
@@ -68,7 +73,9 @@ def test_kill_9_then_resume_records_every_vector_exactly_once(bench: Bench, tmp_
         child.wait(10)
     done_before, _ = _vector_rows(bench, run_id)
     assert done_before < VECTORS, "the run finished before it could be killed"
-    assert outputs_on(bench.lab), "a killed run cannot power down; the resume must start from there"
+    # The killed run could not power down; its watchdog did, and said so in the record.
+    wait_until(lambda: outputs_on(bench.lab) == [], timeout=30, what="the watchdog's power-down")
+    wait_until(lambda: _status(bench, run_id) == "interrupted", timeout=30, what="the watchdog's record")
 
     resumed = subprocess.run(
         [BRINGUP, "resume", run_id[:8], "--station", str(bench.station), "--db", bench.db_url],
