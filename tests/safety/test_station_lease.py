@@ -83,7 +83,7 @@ def test_a_lease_left_by_a_killed_process_is_free_again() -> None:
     finally:
         stop(holder)
     assert current_owner("bench7") is None
-    with StationLease("bench7", "another") as lease:
+    with StationLease("bench7", "another"):
         assert current_owner("bench7").run_id == "another"
         assert lease_path("bench7").read_text()  # the owner record is in the lock file
     assert current_owner("bench7") is None
