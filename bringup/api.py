@@ -70,14 +70,17 @@ def run_runbook(
     control: RunControl | None = None,
     vector_dirs: Sequence[str | Path] = (),
     monitor_hz: float = 10.0,
+    golden_cache: Any = None,
 ) -> RunReport:
     """Validate, open the station, run the runbook, record it; returns the run's id and outcome."""
     spec = station if isinstance(station, StationSpec) else load_station(station)
     if isinstance(runbook, LoadedRunbook):  # built in code: check it against this station too
-        library = VectorLibrary([*vector_dirs, SHIPPED_VECTORS], _golden_cache())
+        library = VectorLibrary([*vector_dirs, SHIPPED_VECTORS], golden_cache or _golden_cache())
         loaded = parse_runbook(runbook.text, str(runbook.path), spec, suites=library.names())
     else:
         library = vector_library(runbook, vector_dirs)
+        if golden_cache is not None:
+            library.cache = golden_cache
         loaded = load_runbook(runbook, spec, suites=library.names())
     chip_info = chip if isinstance(chip, ChipInfo) else ChipInfo(serial=chip)
     return _execute(spec, loaded, chip_info, library, db_url=db_url, operator=operator,

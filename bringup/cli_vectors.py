@@ -6,8 +6,7 @@ Only click is imported here at start-up; every command imports what it needs whe
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from bringup.dut.base import Dut
     from bringup.vectors import RunSummary, Vector
 
 FAILURES_SHOWN = 10
@@ -78,58 +76,104 @@ def golden(paths: tuple[str, ...], cache_dir: str | None) -> None:
 
 
 @vectors.command("run")
-@click.argument("suite", type=click.Path(exists=True, dir_okay=False))
+@click.argument("suite", type=click.Path(exists=True))
 @click.option("--station", "station_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Run on the chip of this station: powered on for the run, always off afterwards.")
+              help="Run on the chip of this station, as a recorded run: powered on for it, always off "
+                   "afterwards (the same path as `bringup run`).")
+@click.option("--chip", default=None, help="Serial of the chip on the bench (required with --station).")
+@click.option("--db", "db_url", envvar="BRINGUP_DB", default=None,
+              help="Database URL for the run's record (default sqlite:///lab.db; env BRINGUP_DB).")
+@click.option("--operator", default="", help="Who started the run (recorded with it).")
 @click.option("--reference", is_flag=True, help="Run on the reference core (a dry run, no hardware).")
 @click.option("--clock-mhz", type=float, default=None, help="Core clock for every vector.")
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
               help="Golden cache folder (default $BRINGUP_GOLDEN_CACHE or ~/.cache/bringup/golden).")
 @friendly_errors
-def run(suite: str, station_path: str | None, reference: bool, clock_mhz: float | None,
-        cache_dir: str | None) -> None:
-    """Run SUITE and compare every signature with the reference core's: exit 0 all passed, 1 not."""
+def run(suite: str, station_path: str | None, chip: str | None, db_url: str | None, operator: str,
+        reference: bool, clock_mhz: float | None, cache_dir: str | None) -> None:
+    """Run SUITE and compare every signature with the reference core's: exit 0 all passed, 1 not
+    (3 aborted or a bench error, 2 invalid input)."""
     from bringup.vectors import DirectoryCache
 
     if (station_path is None) == (not reference):
         raise click.UsageError("give either --station FILE (a chip) or --reference (the reference core)")
-    loaded = _load(suite)
     cache = DirectoryCache(cache_dir)
-    if reference:
-        from bringup.dut.reference import ReferenceDut
+    if station_path is not None:
+        if not chip:
+            raise click.UsageError("--station needs --chip SERIAL: the run is recorded under the chip's "
+                                   "serial")
+        sys.exit(_run_on_station(suite, station_path, chip, db_url, operator, clock_mhz, cache))
+    from bringup.dut.reference import ReferenceDut
 
-        summary = _run_with_progress(ReferenceDut(), loaded, cache, clock_mhz)
-    else:
-        assert station_path is not None
-        with _powered_chip(station_path) as dut:
-            summary = _run_with_progress(dut, loaded, cache, clock_mhz)
+    summary = _run_with_progress(ReferenceDut(), _load(suite), cache, clock_mhz)
     _print_summary(summary)
     sys.exit(0 if summary.all_passed else EXIT_FAILED)
 
 
-@contextmanager
-def _powered_chip(station_path: str) -> Iterator[Dut]:
-    """Open the station, power the chip on through the PowerController; always power it off."""
-    from bringup.dut.monitor import MonitorDut
-    from bringup.power import PowerController
-    from bringup.station import Station, load_station
+def _run_on_station(suite: str, station_path: str, chip: str, db_url: str | None, operator: str,
+                    clock_mhz: float | None, cache: Any) -> int:
+    """The suite as a runbook built in code (power on, the vectors, power off), run through
+    bringup.api like `bringup run`: every vector is checked before any instrument is touched,
+    and the lease, the signals and the watchdog are the same."""
+    from bringup.api import run_runbook
+    from bringup.db.engine import database_url
+    from bringup.progress import ProgressView
+    from bringup.runbook import LoadedRunbook, PowerOff, PowerOn, RunVectors
 
-    spec = load_station(station_path)
-    with Station.open(spec) as station:
-        if station.console is None:
-            _invalid(f"station {station_path} has no serial_console for the chip — add one")
-        clock = (station.instruments[spec.clock.source], spec.clock) if spec.clock else None
-        power = PowerController(station.rails, spec.power_on_order, clock=clock)
-        try:
-            _guarded(power.power_on)
-            dut = MonitorDut(station.console, name=spec.name)
-            _guarded(dut.wait_for_boot)
-            yield dut
-        finally:
-            failures = power.safe_off("vectors run finished")
-            power.close()
-            if failures:
-                click.echo(f"warning: powering off: {'; '.join(failures)}", err=True)
+    folder, names = _suites_of(suite)
+    steps = [PowerOn(step="power_on"),
+             *(RunVectors(step="run_vectors", suite=name, clock_mhz=clock_mhz) for name in names),
+             PowerOff(step="power_off")]
+    runbook = LoadedRunbook.from_steps(f"vectors {Path(suite).name}", steps)
+    tally = _VectorTally()
+    report = run_runbook(runbook, station_path, chip, db_url=db_url, operator=operator,
+                         watchers=[ProgressView(), tally], vector_dirs=[folder], golden_cache=cache)
+    tally.print_summary()
+    click.echo(f"recorded as run {report.run_id} in {database_url(db_url)} "
+               f"(`bringup query run {report.run_id[:8]}`)")
+    return {"passed": 0, "failed": EXIT_FAILED}.get(str(report.status), EXIT_ABORTED)
+
+
+def _suites_of(suite: str) -> tuple[Path, list[str]]:
+    """The folder and names of the suite file, or of every suite in a folder."""
+    target = Path(suite)
+    if target.is_dir():
+        names = sorted(path.stem for path in target.glob("*.yaml"))
+        if not names:
+            _invalid(f"{suite}: no suite (*.yaml) in this folder — give a suite file or its folder")
+        return target, names
+    if target.suffix not in (".yaml", ".yml"):
+        _invalid(f"{suite}: on a station, give a suite file (*.yaml) or a folder of suites — "
+                 "list a single .hex or .elf vector in a suite")
+    return target.parent, [target.stem]
+
+
+class _VectorTally:
+    """Counts the run's vector results as they are recorded, for the closing summary."""
+
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failures: list[str] = []
+
+    def __call__(self, event: Any) -> None:
+        from bringup.events import VectorResult
+
+        if not isinstance(event, VectorResult):
+            return
+        if event.passed:
+            self.passed += 1
+            return
+        where = "-" if event.first_mismatch_addr is None else f"{event.first_mismatch_addr:#010x}"
+        self.failures.append(f"FAIL {event.vector_name}: first at {where}, "
+                             f"flipped bits {event.flipped_bits:08x}")
+
+    def print_summary(self) -> None:
+        total = self.passed + len(self.failures)
+        click.echo(f"{self.passed} passed, {len(self.failures)} failed of {total} vectors")
+        for line in self.failures[:FAILURES_SHOWN]:
+            click.echo(f"  {line}")
+        if len(self.failures) > FAILURES_SHOWN:
+            click.echo(f"  ... and {len(self.failures) - FAILURES_SHOWN} more")
 
 
 def _run_with_progress(dut: Any, loaded: list[Vector], cache: Any, clock_mhz: float | None) -> RunSummary:

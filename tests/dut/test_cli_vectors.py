@@ -69,6 +69,10 @@ def test_gen_refuses_more_cases_than_fit_in_ram(tmp_path: Path) -> None:
     assert "generate fewer cases" in result.stderr
 
 
+def _db(folder: Path) -> str:
+    return f"sqlite:///{folder / 'lab.db'}"
+
+
 @pytest.fixture
 def slow_lab() -> Iterator[SimLab]:
     with SimLab(SLOW_CHIP, time_scale=SIMLAB_TIME_SCALE) as lab:
@@ -77,7 +81,8 @@ def slow_lab() -> Iterator[SimLab]:
 
 def test_run_on_a_station_passes_then_powers_the_chip_off(slow_lab: SimLab, tmp_path: Path, cache: str) -> None:
     station = str(slow_lab.write_station(tmp_path / "station.yaml"))
-    result = invoke("run", DIRECTED, "--station", station, "--cache", cache)
+    result = invoke("run", DIRECTED, "--station", station, "--chip", SLOW_CHIP, "--db", _db(tmp_path),
+                    "--cache", cache)
     assert result.exit_code == 0, result.output + result.stderr
     assert "4 passed, 0 failed of 4 vectors" in result.output
     assert not slow_lab.chip.booted
@@ -86,7 +91,8 @@ def test_run_on_a_station_passes_then_powers_the_chip_off(slow_lab: SimLab, tmp_
 def test_run_past_the_chips_vmin_fails_with_the_flipped_bits(slow_lab: SimLab, tmp_path: Path, cache: str) -> None:
     assert slow_lab.chip.vmin(1000) > 0.79  # above what 0.8 V at the supply leaves at the die
     station = str(slow_lab.write_station(tmp_path / "station.yaml"))
-    result = invoke("run", DIRECTED, "--station", station, "--clock-mhz", "1000", "--cache", cache)
+    result = invoke("run", DIRECTED, "--station", station, "--chip", SLOW_CHIP, "--db", _db(tmp_path),
+                    "--clock-mhz", "1000", "--cache", cache)
     assert result.exit_code == 1, result.output + result.stderr
     assert "failed of 4 vectors" in result.output
     failures = [line for line in result.output.splitlines() if line.startswith("  FAIL ")]
