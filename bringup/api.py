@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bringup.events import EventBus, RunEvent, new_run_id
-from bringup.lease import StationLease
+from bringup.lease import StationLease, refuse_if_recorded_running
 from bringup.messages import first_line
 from bringup.process_guard import guard_run
 from bringup.runbook import LoadedRunbook, load_runbook, parse_runbook
@@ -145,6 +145,7 @@ def _execute(
         lease = stack.enter_context(StationLease(spec.name, run_id, listens_for_estop=_on_main_thread()))
         engine = engine or make_engine(db_url)  # a resume has opened (and checked) it already
         stack.callback(engine.dispose)
+        refuse_if_recorded_running(engine, spec.name, run_id)  # a run on another host, same database
         library.cache = DatabaseGoldenCache(engine, library.cache)  # goldens any station recorded
         _check_vectors(loaded, library)
         watchdog = stack.enter_context(Watchdog(

@@ -32,6 +32,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from bringup.yamlfile import ConfigError
 
@@ -189,6 +190,31 @@ def notify_estop(station: str) -> LeaseOwner | None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(owner.pid, signal.SIGUSR1)
     return owner
+
+
+def refuse_if_recorded_running(engine: Any, station: str, run_id: str) -> None:
+    """The database's side of the lease: a live run recorded on `station` by another process
+    (on a shared database, another host, which no local lock can see) refuses this one too.
+
+    Dead runs are marked first (bringup.db.recorder.mark_stale_runs: a stale heartbeat, or a
+    process gone from this host), so only a run that is really going holds the station.
+    """
+    from sqlalchemy import select
+
+    from bringup.db.models import Run
+    from bringup.db.models import Station as StationRow
+    from bringup.db.recorder import mark_stale_runs
+
+    mark_stale_runs(engine)
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Run.id, Run.host, Run.pid, Run.started_at)
+            .join(StationRow, StationRow.id == Run.station_id)
+            .where(StationRow.name == station, Run.status == "running", Run.id != run_id)
+            .order_by(Run.started_at.desc())
+        ).first()
+    if row is not None:
+        raise StationBusy(station, LeaseOwner(row.id, row.host or "?", row.pid, row.started_at))
 
 
 def estop_reason(station: str | None) -> str:

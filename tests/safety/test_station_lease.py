@@ -87,3 +87,23 @@ def test_a_lease_left_by_a_killed_process_is_free_again() -> None:
         assert current_owner("bench7").run_id == "another"
         assert lease_path("bench7").read_text()  # the owner record is in the lock file
     assert current_owner("bench7") is None
+
+
+def test_a_run_recorded_live_on_another_host_holds_the_station_too(bench: SafetyBench) -> None:
+    """A shared database sees what no local lock can: a run on the same bench from another PC."""
+    from sqlalchemy import update
+
+    from bringup.db.models import Run
+    from bringup.db.recorder import Recorder
+
+    with Recorder(bench.engine()) as recorder:
+        run_id = recorder.start_run("SIM-0001", station_name="simlab")
+    with bench.engine().begin() as conn:  # as the other PC's recorder wrote it (heartbeat fresh)
+        conn.execute(update(Run).where(Run.id == run_id).values(host="bench3", pid=4242))
+    result = subprocess.run([BRINGUP, "run", str(bench.runbook(LONG_WAIT)), "--station", str(bench.station),
+                             "--chip", "SIM-0001", "--db", bench.db_url], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith(
+        f"error: station simlab is busy: run {run_id[:8]} (pid 4242 on host bench3) holds it"), result.stderr
+    assert bench.scpi_commands == []
