@@ -86,6 +86,25 @@ def test_run_on_a_station_passes_then_powers_the_chip_off(slow_lab: SimLab, tmp_
     assert result.exit_code == 0, result.output + result.stderr
     assert "4 passed, 0 failed of 4 vectors" in result.output
     assert not slow_lab.chip.booted
+    # A recorded run of the chip, like `bringup run`: where it is and how to look at it is printed.
+    from sqlalchemy import func, select
+
+    from bringup.db.engine import make_engine
+    from bringup.db.models import Run, VectorResultRow
+
+    engine = make_engine(_db(tmp_path))
+    with engine.connect() as conn:
+        run_id, chip_status = conn.execute(select(Run.id, Run.status)).one()
+        results = conn.execute(select(func.count()).select_from(VectorResultRow)).scalar_one()
+    engine.dispose()
+    assert (chip_status, results) == ("passed", 4)
+    assert f"recorded as run {run_id} in {_db(tmp_path)}" in result.output
+
+
+def test_run_on_a_station_needs_the_chip_serial(tmp_path: Path, cache: str) -> None:
+    result = invoke("run", DIRECTED, "--station", DIRECTED, "--cache", cache)
+    assert result.exit_code == 2
+    assert "--station needs --chip SERIAL" in result.stderr
 
 
 def test_run_past_the_chips_vmin_fails_with_the_flipped_bits(slow_lab: SimLab, tmp_path: Path, cache: str) -> None:

@@ -31,7 +31,9 @@ def _wait_for_the_wait_step(bench: SafetyBench, child) -> None:
     assert outputs_on(bench.lab), "the run should be holding the chip powered"
 
 
-@pytest.mark.parametrize(("signum", "name"), [(signal.SIGHUP, "SIGHUP"), (signal.SIGQUIT, "SIGQUIT")])
+# SIGHUP: the closed-terminal test below (the kernel sends it), and the fault matrix (-m slow).
+@pytest.mark.parametrize(("signum", "name"), [(signal.SIGQUIT, "SIGQUIT"),
+                                              pytest.param(signal.SIGHUP, "SIGHUP", marks=pytest.mark.slow)])
 def test_a_signal_that_used_to_kill_the_process_aborts_the_run_with_the_bench_off(
         bench: SafetyBench, signum: int, name: str) -> None:
     child = _start_run(bench)

@@ -38,6 +38,7 @@ def test_a_second_run_on_a_held_station_exits_2_naming_the_owner_and_touches_not
     assert bench.run_row() is None  # nothing recorded either: the run never began
 
 
+@pytest.mark.slow  # the fault matrix's default "two runs on one bench" row covers it in-process
 def test_two_real_runs_the_second_is_refused_and_the_first_runs_on(bench: SafetyBench) -> None:
     first = bench.bringup("run", str(bench.runbook(LONG_WAIT)), "--station", str(bench.station),
                           "--chip", "SIM-0001", "--db", bench.db_url)
@@ -93,6 +94,7 @@ def test_a_run_recorded_live_on_another_host_holds_the_station_too(bench: Safety
     """A shared database sees what no local lock can: a run on the same bench from another PC."""
     from sqlalchemy import update
 
+    from bringup.api import run_runbook
     from bringup.db.models import Run
     from bringup.db.recorder import Recorder
 
@@ -100,10 +102,6 @@ def test_a_run_recorded_live_on_another_host_holds_the_station_too(bench: Safety
         run_id = recorder.start_run("SIM-0001", station_name="simlab")
     with bench.engine().begin() as conn:  # as the other PC's recorder wrote it (heartbeat fresh)
         conn.execute(update(Run).where(Run.id == run_id).values(host="bench3", pid=4242))
-    result = subprocess.run([BRINGUP, "run", str(bench.runbook(LONG_WAIT)), "--station", str(bench.station),
-                             "--chip", "SIM-0001", "--db", bench.db_url], capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.startswith(
-        f"error: station simlab is busy: run {run_id[:8]} (pid 4242 on host bench3) holds it"), result.stderr
+    with pytest.raises(StationBusy, match=rf"^station simlab is busy: run {run_id[:8]} \(pid 4242 on host bench3\)"):
+        run_runbook(bench.runbook(LONG_WAIT), bench.station, "SIM-0001", db_url=bench.db_url)
     assert bench.scpi_commands == []

@@ -1,5 +1,6 @@
 """`bringup vectors run SUITE --station` takes the path `bringup run` takes: every vector checked
-before any instrument is touched, the run recorded under --chip, and a signal ends it safely."""
+before any instrument is touched, and a signal ends it safely (the recorded run itself:
+tests/dut/test_cli_vectors.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from polling import wait_until
-from safety_bench import BRINGUP, NEEDS_S1_VERDICT, ROOT, SafetyBench, expect_or_xfail, stop
+from safety_bench import BRINGUP, NEEDS_S1_VERDICT, SafetyBench, expect_or_xfail, stop
 from simlab_state import outputs_on
 from sqlalchemy import func, select
 
@@ -16,7 +17,6 @@ from bringup.db.models import VectorResultRow
 from bringup.vectors import generate
 
 pytestmark = pytest.mark.skipif(BRINGUP is None, reason="the bringup console script is not installed")
-DIRECTED = ROOT / "runbooks" / "vectors" / "directed.yaml"
 
 
 def _vectors_run(bench: SafetyBench, suite: Path, *extra: str):
@@ -41,19 +41,8 @@ def test_a_malformed_vector_is_one_line_exit_2_before_any_instrument_is_touched(
     assert bench.scpi_commands == []
 
 
-def test_the_suite_runs_as_a_recorded_run_of_the_chip(bench: SafetyBench) -> None:
-    child = _vectors_run(bench, DIRECTED)
-    out, err = child.communicate(timeout=120)
-    assert child.returncode == 0, out + err
-    assert "4 passed, 0 failed of 4 vectors" in out
-    run_id, status, _ = bench.run_row()
-    assert status == "passed" and f"recorded as run {run_id} in {bench.db_url}" in out
-    assert _vector_results(bench) == 4
-    assert outputs_on(bench.lab) == []
-
-
 def test_sigterm_during_the_vectors_ends_with_the_bench_off_exit_3(bench: SafetyBench) -> None:
-    generate(9, 60, 40, out_dir=bench.folder / "many")
+    generate(9, 40, 20, out_dir=bench.folder / "many")
     child = _vectors_run(bench, bench.folder / "many" / "suite.yaml")
     try:
         wait_until(lambda: child.poll() is not None or (bench.run_row() and _vector_results(bench) >= 2),

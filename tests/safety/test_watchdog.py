@@ -17,6 +17,7 @@ pytestmark = pytest.mark.skipif(BRINGUP is None, reason="the bringup console scr
 POWER_DOWN_BOUND_S = 30  # watchdog start-up + estop's connections, on two busy cores
 
 
+@pytest.mark.slow  # by default: the fault matrix's kill -9 row and tests/sequencer/test_crash_resume.py
 def test_kill_9_mid_run_the_watchdog_powers_the_bench_down_and_records_why(bench: SafetyBench) -> None:
     child = bench.bringup("run", str(bench.runbook(LONG_WAIT)), "--station", str(bench.station),
                           "--chip", "SIM-0001", "--db", bench.db_url)
