@@ -55,8 +55,6 @@ class guard_run:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> None:
-        if exc is not None:  # the guarded code itself died (the main thread's wait): end the run
-            self.control.abort(f"the run's process failed: {type(exc).__name__}: {exc}")
         for signum, handler in self.previous_signals.items():
             signal.signal(signum, handler)
         self.previous_signals.clear()
