@@ -6,12 +6,14 @@ session open. Times are epoch seconds (UTC) like the schema; ``since`` also take
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, case, false, func, select, true
+from sqlalchemy import Engine, Select, case, false, func, select, true
 
 from bringup.db.models import Chip, MeasurementRow, Run, Runbook, Station, Step, Vector
 from bringup.db.models import VectorResultRow as VR
@@ -207,7 +209,141 @@ def failing_vectors(
     if since is not None:
         stmt = stmt.where(Run.started_at >= _epoch(since))
     with engine.connect() as conn:
-        return [FailingVector(*row) for row in conn.execute(stmt)]
+        rows = [FailingVector(*row) for row in conn.execute(stmt)]
+    return sorted(rows, key=lambda f: (-f.failures, f.chip_serial, natural_key(f.vector_name),
+                                       f.vdd_core_v is None, f.vdd_core_v or 0.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A closed range of one condition; `Span.parse("0.8")` is one value, "0.7:0.9" a range."""
+
+    low: float | None
+    high: float | None
+
+    @classmethod
+    def parse(cls, text: str) -> Span:
+        if ":" in text:
+            low, high = text.split(":", 1)
+            return cls(float(low) if low else None, float(high) if high else None)
+        value = float(text)
+        return cls(value, value)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryFilter:
+    """What `query measurements` and `query vectors` (and bringup.history) select on."""
+
+    run_id: str | None = None
+    chip: str | None = None
+    lot: str | None = None
+    station: str | None = None
+    runbook: str | None = None
+    status: str | None = None  # the run's status
+    name: str | None = None  # measurement or vector name
+    since: float | datetime | None = None
+    until: float | datetime | None = None
+    volts: Span | None = None
+    mhz: Span | None = None
+    celsius: Span | None = None
+    failed_only: bool = False
+
+
+def _in_span(column: Any, span: Span | None) -> list[Any]:
+    if span is None:
+        return []
+    slack = 10.0 ** -CONDITION_DIGITS  # 0.8 matches 0.8000000001
+    where = []
+    if span.low is not None:
+        where.append(column >= span.low - slack)
+    if span.high is not None:
+        where.append(column <= span.high + slack)
+    return where
+
+
+def _filtered(stmt: Select[Any], table: Any, f: HistoryFilter) -> Select[Any]:
+    stmt = stmt.join(Run, Run.id == table.run_id).join(Chip, Chip.id == Run.chip_id)
+    if f.station is not None:
+        stmt = stmt.join(Station, Station.id == Run.station_id).where(Station.name == f.station)
+    if f.runbook is not None:
+        stmt = stmt.join(Runbook, Runbook.id == Run.runbook_id).where(Runbook.name == f.runbook)
+    where = [table.run_id == f.run_id] if f.run_id is not None else []
+    where += [Chip.serial == f.chip] if f.chip is not None else []
+    where += [Chip.lot == f.lot] if f.lot is not None else []
+    where += [Run.status == f.status] if f.status is not None else []
+    where += [table.time >= _epoch(f.since)] if f.since is not None else []
+    where += [table.time <= _epoch(f.until)] if f.until is not None else []
+    where += [table.passed == false()] if f.failed_only else []
+    where += _in_span(table.vdd_core_v, f.volts) + _in_span(table.core_mhz, f.mhz)
+    where += _in_span(table.temperature_c, f.celsius)
+    return stmt.where(*where)
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementRecord:
+    run_id: str
+    chip_serial: str
+    step_index: int
+    name: str
+    value: float
+    units: str
+    low: float | None
+    high: float | None
+    passed: bool | None
+    time: float
+    vdd_core_v: float | None
+    core_mhz: float | None
+    temperature_c: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class VectorRecord:
+    run_id: str
+    chip_serial: str
+    step_index: int
+    vector_name: str
+    repeat: int
+    passed: bool
+    first_mismatch_addr: int | None
+    flipped_bits: int
+    time: float
+    duration_s: float
+    vdd_core_v: float | None
+    core_mhz: float | None
+    temperature_c: float | None
+
+
+STREAM_ROWS = 5_000  # rows fetched at a time: a million results never sit in memory at once
+
+
+def iter_measurements(engine: Engine, where: HistoryFilter = HistoryFilter()) -> Iterator[MeasurementRecord]:
+    """Measurements matching `where`, in time order, streamed from the database."""
+    m = MeasurementRow
+    stmt = select(m.run_id, Chip.serial, m.step_index, m.name, m.value, m.units, m.low, m.high, m.passed,
+                  m.time, m.vdd_core_v, m.core_mhz, m.temperature_c)
+    if where.name is not None:
+        stmt = stmt.where(m.name == where.name)
+    stmt = _filtered(stmt.select_from(m), m, where).order_by(m.time, m.id)
+    yield from _stream(engine, stmt, MeasurementRecord)
+
+
+def iter_vector_results(engine: Engine, where: HistoryFilter = HistoryFilter()) -> Iterator[VectorRecord]:
+    """Vector results matching `where`, in time order, streamed from the database."""
+    stmt = select(VR.run_id, Chip.serial, VR.step_index, Vector.name, VR.repeat, VR.passed,
+                  VR.first_mismatch_addr, VR.flipped_bits, VR.time, VR.duration_s,
+                  VR.vdd_core_v, VR.core_mhz, VR.temperature_c).select_from(VR)
+    stmt = stmt.join(Vector, Vector.id == VR.vector_id)
+    if where.name is not None:
+        stmt = stmt.where(Vector.name == where.name)
+    stmt = _filtered(stmt, VR, where).order_by(VR.time, VR.id)
+    yield from _stream(engine, stmt, VectorRecord)
+
+
+def _stream(engine: Engine, stmt: Select[Any], record: Any) -> Iterator[Any]:
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(stmt)
+        for row in result:
+            yield record(*row)
 
 
 def vmin_by_chip(engine: Engine, lot: str) -> list[VminPoint]:
@@ -216,32 +352,24 @@ def vmin_by_chip(engine: Engine, lot: str) -> list[VminPoint]:
     Vmin is the lowest core voltage above the highest voltage with any vector failure: a
     voltage that passes only by luck below a failing one does not count.
     """
+    # One pass over the results: the per-point aggregate is computed once, and a window over
+    # each corner carries that corner's highest failing voltage to every point of it.
+    failures = _failures(VR.passed)
+    corner = (Run.chip_id, VR.core_mhz, VR.temperature_c)
     points = (
         select(
             Run.chip_id.label("chip_id"),
             VR.core_mhz.label("core_mhz"),
             VR.temperature_c.label("temperature_c"),
             VR.vdd_core_v.label("vdd"),
-            _failures(VR.passed).label("failures"),
+            failures.label("failures"),
+            func.max(case((failures > 0, VR.vdd_core_v))).over(partition_by=corner).label("highest_failure"),
         )
         .join(Run, Run.id == VR.run_id)
         .join(Chip, Chip.id == Run.chip_id)
         .where(Chip.lot == lot, VR.vdd_core_v.is_not(None))
         .group_by(Run.chip_id, VR.core_mhz, VR.temperature_c, VR.vdd_core_v)
         .subquery()
-    )
-    corner = (points.c.chip_id, points.c.core_mhz, points.c.temperature_c)
-    highest_failure = (
-        select(*corner, func.max(points.c.vdd).label("vdd"))
-        .where(points.c.failures > 0)
-        .group_by(*corner)
-        .subquery()
-    )
-    same_corner = and_(
-        highest_failure.c.chip_id == points.c.chip_id,
-        # IS NOT DISTINCT FROM: an uncontrolled (NULL) frequency or temperature is a corner too.
-        highest_failure.c.core_mhz.is_not_distinct_from(points.c.core_mhz),
-        highest_failure.c.temperature_c.is_not_distinct_from(points.c.temperature_c),
     )
     stmt = (
         select(
@@ -254,10 +382,9 @@ def vmin_by_chip(engine: Engine, lot: str) -> list[VminPoint]:
             func.min(points.c.vdd),
         )
         .join(Chip, Chip.id == points.c.chip_id)
-        .outerjoin(highest_failure, same_corner)
         .where(
             points.c.failures == 0,
-            (highest_failure.c.vdd.is_(None)) | (points.c.vdd > highest_failure.c.vdd),
+            (points.c.highest_failure.is_(None)) | (points.c.vdd > points.c.highest_failure),
         )
         .group_by(Chip.serial, Chip.wafer, Chip.die_x, Chip.die_y, points.c.core_mhz, points.c.temperature_c)
         .order_by(Chip.serial, points.c.core_mhz, points.c.temperature_c)
@@ -266,29 +393,35 @@ def vmin_by_chip(engine: Engine, lot: str) -> list[VminPoint]:
         return [VminPoint(*row) for row in conn.execute(stmt)]
 
 
-_Key = tuple[str, str, float | None, float | None, float | None]
+_Key = tuple[str, str, float | None, float | None, float | None, int]
+# Two values of one measurement differ when they are further apart than this (relative):
+# the run-to-run noise of a bench reading stays below it, 29 °C against 91 °C does not.
+VALUE_TOLERANCE = 0.01
 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, CONDITION_DIGITS)
 
 
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sort key that orders `alu-2` before `alu-10` (numbers by value, the rest by text)."""
+    parts = re.split(r"(\d+)", text)
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p.casefold()) for p in parts if p)
+
+
 def _outcomes(engine: Engine, run_id: str) -> dict[_Key, tuple[str, float | None]]:
-    """(kind, name, vdd, mhz, temp) -> (outcome, mean value) for one run."""
+    """(kind, name, vdd, mhz, temp, occurrence) -> (outcome, value) for one run.
+
+    A measurement is taken once per step at a corner; a step repeated by a resume records it
+    again, and the latest record wins, so a resumed run compares like one that never stopped.
+    The n-th step measuring the same name at the same corner is occurrence n. Vector results
+    at a corner are pooled: any failure makes the corner fail.
+    """
     m = MeasurementRow
     measurements = (
-        select(
-            m.name,
-            m.vdd_core_v,
-            m.core_mhz,
-            m.temperature_c,
-            func.count(),
-            _failures(m.passed),
-            func.count(m.passed),
-            func.avg(m.value),
-        )
+        select(m.step_index, m.name, m.vdd_core_v, m.core_mhz, m.temperature_c, m.passed, m.value)
         .where(m.run_id == run_id)
-        .group_by(m.name, m.vdd_core_v, m.core_mhz, m.temperature_c)
+        .order_by(m.step_index, m.time, m.id)
     )
     vectors = (
         select(Vector.name, VR.vdd_core_v, VR.core_mhz, VR.temperature_c, func.count(), _failures(VR.passed))
@@ -296,41 +429,147 @@ def _outcomes(engine: Engine, run_id: str) -> dict[_Key, tuple[str, float | None
         .where(VR.run_id == run_id)
         .group_by(Vector.name, VR.vdd_core_v, VR.core_mhz, VR.temperature_c)
     )
+    latest: dict[tuple[Any, ...], tuple[str, float | None]] = {}
     result: dict[_Key, tuple[str, float | None]] = {}
     with engine.connect() as conn:
-        for name, vdd, mhz, temp, _n, failed, limited, mean in conn.execute(measurements):
-            outcome = "fail" if failed else ("pass" if limited else "recorded")
-            key = ("measurement", name, _round(vdd), _round(mhz), _round(temp))
-            result[key] = (outcome, mean)
+        for step, name, vdd, mhz, temp, passed, value in conn.execute(measurements):
+            outcome = "recorded" if passed is None else ("pass" if passed else "fail")
+            latest[(step, name, _round(vdd), _round(mhz), _round(temp))] = (outcome, value)
+        occurrences: dict[tuple[Any, ...], int] = {}
+        for (_step, name, vdd, mhz, temp), outcome_value in latest.items():  # in step order
+            corner = (name, vdd, mhz, temp)
+            occurrence = occurrences.get(corner, 0)
+            occurrences[corner] = occurrence + 1
+            result[("measurement", name, vdd, mhz, temp, occurrence)] = outcome_value
         for name, vdd, mhz, temp, _n, failed in conn.execute(vectors):
-            key = ("vector", name, _round(vdd), _round(mhz), _round(temp))
+            key = ("vector", name, _round(vdd), _round(mhz), _round(temp), 0)
             result[key] = ("fail" if failed else "pass", None)
     return result
 
 
-def diff_runs(engine: Engine, run_a: str, run_b: str) -> list[OutcomeChange]:
-    """Measurements and vectors whose outcome differs between two runs, at the same corner.
+def _values_differ(old: float | None, new: float | None) -> bool:
+    if old is None or new is None or old == new:
+        return False
+    if math.isnan(old) or math.isnan(new):
+        return not (math.isnan(old) and math.isnan(new))
+    return abs(new - old) > VALUE_TOLERANCE * max(abs(old), abs(new))
 
-    Repeats at one corner are pooled: any failure makes the corner ``fail``. A result present
-    in only one run is reported against ``absent``.
-    """
-    before, after = _outcomes(engine, run_a), _outcomes(engine, run_b)
+
+def _changes(before: dict[_Key, tuple[str, float | None]], after: dict[_Key, tuple[str, float | None]],
+             *, values: bool) -> list[OutcomeChange]:
     changes = []
     for key in sorted(before.keys() | after.keys(), key=_sort_key):
         old_outcome, old_value = before.get(key, ("absent", None))
         new_outcome, new_value = after.get(key, ("absent", None))
-        if old_outcome != new_outcome:
-            kind, name, vdd, mhz, temp = key
+        if old_outcome != new_outcome or (values and _values_differ(old_value, new_value)):
+            kind, name, vdd, mhz, temp, _occurrence = key
             changes.append(
                 OutcomeChange(kind, name, vdd, mhz, temp, old_outcome, new_outcome, old_value, new_value)
             )
     return changes
 
 
+def diff_runs(engine: Engine, run_a: str, run_b: str) -> list[OutcomeChange]:
+    """Measurements and vectors whose outcome differs between two runs, at the same corner.
+
+    Repeats of a vector at one corner are pooled: any failure makes the corner ``fail``. A
+    result present in only one run is reported against ``absent``.
+    """
+    return _changes(_outcomes(engine, run_a), _outcomes(engine, run_b), values=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionRange:
+    """The span of one operating condition over a run's results (None when never set)."""
+
+    name: str
+    units: str
+    low: float | None
+    high: float | None
+
+    def text(self) -> str:
+        if self.low is None:
+            return "-"
+        if self.low == self.high:
+            return f"{self.low:g} {self.units}"
+        return f"{self.low:g}–{self.high:g} {self.units}"
+
+
+@dataclass(frozen=True, slots=True)
+class RunDiff:
+    """Two runs compared: what they were, their conditions, and every result that differs."""
+
+    before: RunInfo
+    after: RunInfo
+    conditions: tuple[tuple[ConditionRange, ConditionRange], ...]
+    changes: tuple[OutcomeChange, ...]  # outcome changed, or a measurement moved by > 1 %
+    only_before: int
+    only_after: int
+
+    @property
+    def same_runbook(self) -> bool:
+        return self.before.runbook == self.after.runbook
+
+    def summary(self) -> str:
+        a, b = self.before, self.after
+        shared = [c for c in self.changes if "absent" not in (c.before, c.after)]
+        parts = [f"{sum(c.kind == 'measurement' for c in shared)} measurements differ",
+                 f"{sum(c.kind == 'vector' for c in shared)} vectors changed outcome"]
+        if self.only_before or self.only_after:
+            parts.append(f"{self.only_before} results only in {a.id[:8]}, "
+                         f"{self.only_after} only in {b.id[:8]}")
+        runbooks = a.runbook if self.same_runbook else f"{a.runbook} vs {b.runbook} (different runbooks)"
+        head = (f"{a.id[:8]} ({a.chip_serial}, {a.status}) -> {b.id[:8]} ({b.chip_serial}, {b.status}), "
+                f"{runbooks}")
+        if not self.changes and not any(x.text() != y.text() for x, y in self.conditions):
+            return f"{head}: no differences"
+        return f"{head}: " + "; ".join(parts)
+
+
+_CONDITIONS = (("VDD_CORE", "V", "vdd_core_v"), ("core clock", "MHz", "core_mhz"),
+               ("temperature", "°C", "temperature_c"))
+
+
+def _condition_ranges(engine: Engine, run_id: str) -> tuple[ConditionRange, ...]:
+    columns = []
+    for table in (MeasurementRow, VR):
+        for _name, _units, attr in _CONDITIONS:
+            column = getattr(table, attr)
+            columns += [func.min(column), func.max(column)]
+    with engine.connect() as conn:
+        m_row = conn.execute(select(*columns[:6]).where(MeasurementRow.run_id == run_id)).one()
+        v_row = conn.execute(select(*columns[6:]).where(VR.run_id == run_id)).one()
+    ranges = []
+    for i, (name, units, _attr) in enumerate(_CONDITIONS):
+        lows = [x for x in (m_row[2 * i], v_row[2 * i]) if x is not None]
+        highs = [x for x in (m_row[2 * i + 1], v_row[2 * i + 1]) if x is not None]
+        ranges.append(ConditionRange(name, units, min(lows, default=None), max(highs, default=None)))
+    return tuple(ranges)
+
+
+def compare_runs(engine: Engine, run_a: str, run_b: str) -> RunDiff:
+    """Two runs side by side: conditions, and every result whose outcome or value differs."""
+    infos = {}
+    with engine.connect() as conn:
+        for run_id in (run_a, run_b):
+            row = conn.execute(_run_select().where(Run.id == run_id)).one_or_none()
+            if row is None:
+                raise AmbiguousRunId(f"no run {run_id} — list runs with `bringup query runs`")
+            infos[run_id] = RunInfo(*row)
+    before, after = _outcomes(engine, run_a), _outcomes(engine, run_b)
+    changes = _changes(before, after, values=True)
+    conditions = tuple(zip(_condition_ranges(engine, run_a), _condition_ranges(engine, run_b), strict=True))
+    return RunDiff(
+        before=infos[run_a], after=infos[run_b], conditions=conditions, changes=tuple(changes),
+        only_before=sum(c.after == "absent" for c in changes),
+        only_after=sum(c.before == "absent" for c in changes),
+    )
+
+
 def _sort_key(key: _Key) -> Sequence[Any]:
-    """Kind, name, then corner (frequency, temperature) and voltage; None sorts last."""
-    kind, name, vdd, mhz, temp = key
-    return (kind, name, *((c is None, c or 0.0) for c in (mhz, temp, vdd)))
+    """Kind, name (naturally: -2 before -10), then corner (MHz, °C) and voltage; None sorts last."""
+    kind, name, vdd, mhz, temp, occurrence = key
+    return (kind, natural_key(name), *((c is None, c or 0.0) for c in (mhz, temp, vdd)), occurrence)
 
 
 @dataclass(frozen=True)
@@ -373,3 +612,40 @@ def resolve_run_id(engine: Engine, prefix: str) -> str:
     if not found:
         raise AmbiguousRunId(f"no run id starts with '{prefix}' — list runs with `bringup query runs`")
     raise AmbiguousRunId(f"several runs start with '{prefix}' — give more of the id")
+
+
+@dataclass(frozen=True, slots=True)
+class CornerYield:
+    """How many of a lot's chips passed every vector at one (MHz, °C, V) corner."""
+
+    core_mhz: float | None
+    temperature_c: float | None
+    vdd_core_v: float
+    tested: int
+    passed: int
+
+
+def lot_corner_yield(engine: Engine, lot: str) -> list[CornerYield]:
+    """Yield per corner across a lot: chips tested there, and those with no vector failure."""
+    per_chip = (
+        select(
+            Run.chip_id.label("chip_id"),
+            VR.core_mhz.label("core_mhz"),
+            VR.temperature_c.label("temperature_c"),
+            VR.vdd_core_v.label("vdd"),
+            _failures(VR.passed).label("failures"),
+        )
+        .join(Run, Run.id == VR.run_id)
+        .join(Chip, Chip.id == Run.chip_id)
+        .where(Chip.lot == lot, VR.vdd_core_v.is_not(None))
+        .group_by(Run.chip_id, VR.core_mhz, VR.temperature_c, VR.vdd_core_v)
+        .subquery()
+    )
+    stmt = (
+        select(per_chip.c.core_mhz, per_chip.c.temperature_c, per_chip.c.vdd, func.count(),
+               func.sum(case((per_chip.c.failures == 0, 1), else_=0)))
+        .group_by(per_chip.c.core_mhz, per_chip.c.temperature_c, per_chip.c.vdd)
+        .order_by(per_chip.c.core_mhz, per_chip.c.temperature_c, per_chip.c.vdd)
+    )
+    with engine.connect() as conn:
+        return [CornerYield(*row) for row in conn.execute(stmt)]
