@@ -406,13 +406,19 @@ def query_diff(run_a: str, run_b: str, db_url: str | None, show_all: bool, outpu
 
     engine = _engine(db_url)
     diff = queries.compare_runs(engine, _full_run_id(engine, run_a), _full_run_id(engine, run_b))
-    columns = ["kind", "name", "V", "MHz", "°C", "before", "after", "value before", "value after", "delta"]
+    columns = ["kind", "name", "V", "MHz", "°C", "before", "after", "value before", "value after", "delta",
+               "V before", "MHz before", "°C before"]
     changes = list(diff.changes)
     absent = [c for c in changes if "absent" in (c.before, c.after)]
     if output_format == "table" and not show_all and len(absent) > DIFF_LIST_ABSENT:
         changes = [c for c in changes if c not in absent]
     rows = [(c.kind, c.name, c.vdd_core_v, c.core_mhz, c.temperature_c, c.before, c.after, c.value_before,
-             c.value_after, _delta(c.value_before, c.value_after)) for c in changes]
+             c.value_after, _delta(c.value_before, c.value_after),
+             *(c.corner_before or (c.vdd_core_v, c.core_mhz, c.temperature_c))) for c in changes]
+    if output_format == "table":  # one column per condition: "25 -> 85" where the corner moved
+        rows = [(*r[:2], *(_moved(old, new) for old, new in zip(r[10:], r[2:5], strict=True)), *r[5:10])
+                for r in rows]
+        columns = columns[:10]
     if output_format != "table":
         emit("diff", columns, rows, output_format)
         return
@@ -424,6 +430,13 @@ def query_diff(run_a: str, run_b: str, db_url: str | None, show_all: bool, outpu
         click.echo(f"  {len(absent)} results present in only one run are not listed (--all lists them)")
     if rows:
         emit(f"{run_a} -> {run_b}", columns, rows, "table")
+
+
+def _moved(old: float | None, new: float | None) -> Any:
+    def text(value: float | None) -> str:
+        return "-" if value is None else f"{value:g}"
+
+    return new if old == new else f"{text(old)}->{text(new)}"
 
 
 def _delta(before: float | None, after: float | None) -> float | None:

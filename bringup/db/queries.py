@@ -100,6 +100,8 @@ class OutcomeChange:
     after: str
     value_before: float | None = None
     value_after: float | None = None
+    # Where the run before took it, when that differs (the same test at another corner).
+    corner_before: tuple[float | None, float | None, float | None] | None = None  # (V, MHz, °C)
 
 
 def _run_select() -> Select[Any]:
@@ -455,9 +457,38 @@ def _values_differ(old: float | None, new: float | None) -> bool:
     return abs(new - old) > VALUE_TOLERANCE * max(abs(old), abs(new))
 
 
+def _paired_across_corners(before: dict[_Key, Any], after: dict[_Key, Any]) -> dict[_Key, _Key]:
+    """after key -> before key for the same test taken at another corner (e.g. 25 vs 85 °C).
+
+    Results present in one run only are grouped by (kind, name); where both runs have the same
+    number of them, they are paired in corner order: the n-th point against the n-th point.
+    """
+    def unmatched(own: dict[_Key, Any], other: dict[_Key, Any]) -> dict[tuple[str, str], list[_Key]]:
+        groups: dict[tuple[str, str], list[_Key]] = {}
+        for key in sorted(own.keys() - other.keys(), key=_sort_key):
+            groups.setdefault((key[0], key[1]), []).append(key)
+        return groups
+
+    only_before, only_after = unmatched(before, after), unmatched(after, before)
+    pairs = {}
+    for test, after_keys in only_after.items():
+        before_keys = only_before.get(test, [])
+        if len(before_keys) == len(after_keys):
+            pairs.update(zip(after_keys, before_keys, strict=True))
+    return pairs
+
+
 def _changes(before: dict[_Key, tuple[str, float | None]], after: dict[_Key, tuple[str, float | None]],
-             *, values: bool) -> list[OutcomeChange]:
+             *, values: bool, across_corners: bool = False) -> list[OutcomeChange]:
     changes = []
+    if across_corners:
+        for after_key, before_key in _paired_across_corners(before, after).items():
+            old_outcome, old_value = before.pop(before_key)
+            new_outcome, new_value = after.pop(after_key)
+            if old_outcome != new_outcome or (values and _values_differ(old_value, new_value)):
+                kind, name, vdd, mhz, temp, _occurrence = after_key
+                changes.append(OutcomeChange(kind, name, vdd, mhz, temp, old_outcome, new_outcome, old_value,
+                                             new_value, corner_before=before_key[2:5]))
     for key in sorted(before.keys() | after.keys(), key=_sort_key):
         old_outcome, old_value = before.get(key, ("absent", None))
         new_outcome, new_value = after.get(key, ("absent", None))
@@ -466,7 +497,8 @@ def _changes(before: dict[_Key, tuple[str, float | None]], after: dict[_Key, tup
             changes.append(
                 OutcomeChange(kind, name, vdd, mhz, temp, old_outcome, new_outcome, old_value, new_value)
             )
-    return changes
+    return sorted(changes, key=lambda c: _sort_key((c.kind, c.name, c.vdd_core_v, c.core_mhz,
+                                                    c.temperature_c, 0)))
 
 
 def diff_runs(engine: Engine, run_a: str, run_b: str) -> list[OutcomeChange]:
@@ -557,7 +589,7 @@ def compare_runs(engine: Engine, run_a: str, run_b: str) -> RunDiff:
                 raise AmbiguousRunId(f"no run {run_id} — list runs with `bringup query runs`")
             infos[run_id] = RunInfo(*row)
     before, after = _outcomes(engine, run_a), _outcomes(engine, run_b)
-    changes = _changes(before, after, values=True)
+    changes = _changes(before, after, values=True, across_corners=True)
     conditions = tuple(zip(_condition_ranges(engine, run_a), _condition_ranges(engine, run_b), strict=True))
     return RunDiff(
         before=infos[run_a], after=infos[run_b], conditions=conditions, changes=tuple(changes),

@@ -113,7 +113,7 @@ def _mir(record: RunRecord) -> bytes:
     r.cn(run.lot or "").cn(run.runbook).cn(run.station).cn("bringup").cn(run.runbook).cn("")
     r.cn("").cn(run.operator).cn("bringup").cn(record.software_version).cn("").cn(temperature)
     r.cn(f"run {run.id}")
-    for _ in range(19):  # AUX_FILE .. SUPR_NAM: not known to a bring-up bench
+    for _ in range(17):  # AUX_FILE .. SUPR_NAM: not known to a bring-up bench
         r.cn("")
     return r.bytes(1, 10)
 
