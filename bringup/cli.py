@@ -26,11 +26,14 @@ FORMAT_OPTION = click.option(
 def _located_db(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
     """--db, else $BRINGUP_DB, else bringup.toml's db, else ./lab.db: one URL for every command."""
     from bringup.dblocation import locate
-    from bringup.yamlfile import ConfigError
 
     try:
         return locate(value).url
-    except ConfigError as exc:
+    except Exception as exc:  # a broken bringup.toml: one line with the fix, exit 2
+        from bringup.yamlfile import ConfigError
+
+        if not isinstance(exc, ConfigError):
+            raise
         raise click.BadParameter(str(exc)) from None
 
 
@@ -45,18 +48,19 @@ def friendly_errors(command: F) -> F:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from bringup.yamlfile import ConfigError, ConfigErrors
-
         try:
             return command(*args, **kwargs)
-        except ConfigErrors as exc:
-            for error in exc.errors:
-                click.echo(f"error: {error}", err=True)
-            sys.exit(EXIT_INVALID_INPUT)
-        except ConfigError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_INVALID_INPUT)
         except Exception as exc:
+            # Imported only when something went wrong: a query that answers must not pay for it.
+            from bringup.yamlfile import ConfigError, ConfigErrors
+
+            if isinstance(exc, ConfigErrors):
+                for error in exc.errors:
+                    click.echo(f"error: {error}", err=True)
+                sys.exit(EXIT_INVALID_INPUT)
+            if isinstance(exc, ConfigError):
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(EXIT_INVALID_INPUT)
             # An instrument that would not open, a database that would not answer: say it in
             # one line; the traceback helps nobody at the bench.
             from bringup.db.engine import DatabaseError
@@ -379,13 +383,30 @@ def query_failing(db_url: str | None, lot: str | None, chip: str | None, output_
 @friendly_errors
 def query_vmin(db_url: str | None, lot: str) -> None:
     """Vmin per chip across a lot (lowest core voltage where every vector passed)."""
-    from bringup.db import queries
     from bringup.history import print_rows
 
-    rows = queries.vmin_by_chip(_engine(db_url), lot)
+    rows = _vmin_rows(db_url, lot)
     print_rows(f"Vmin, lot {lot}", ["chip", "wafer", "x", "y", "MHz", "°C", "Vmin"],
                [(r.chip_serial, r.wafer, r.die_x, r.die_y, r.core_mhz, r.temperature_c, r.vmin_v)
                 for r in rows])
+
+
+def _vmin_rows(db_url: str | None, lot: str) -> Any:
+    """Vmin per chip: straight through sqlite3 where it can (no SQLAlchemy import: issue 11's
+    0.3 s for the whole command), else the same SQL through SQLAlchemy."""
+    from bringup.db.fastread import connect, vmin_by_lot
+    from bringup.dblocation import NoDatabase
+
+    try:
+        conn = connect(db_url)
+    except NoDatabase as exc:
+        return _invalid(str(exc))
+    if conn is not None:
+        with conn:
+            return vmin_by_lot(conn, lot)
+    from bringup.db import queries
+
+    return queries.vmin_by_chip(_engine(db_url), lot)
 
 
 # Past this many results present in only one run (different runbooks), they are counted, not listed.

@@ -46,8 +46,11 @@ def table_lines(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
         return
     widths = [max(len(columns[i]), *(len(r[i]) for r in head)) for i in range(len(columns))]
 
+    # One format string for every line: a wider value later pushes only its own line out.
+    template = "  ".join(f"{{:<{w}}}" for w in widths)
+
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        return template.format(*cells).rstrip()
 
     yield title
     yield line(list(columns))

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, case, false, func, select, true
+from sqlalchemy import Engine, Select, case, false, func, select, text, true
 
+from bringup.db.fastread import VMIN_BY_LOT_SQL, VminPoint
 from bringup.db.models import Chip, MeasurementRow, Run, Runbook, Station, Step, Vector
 from bringup.db.models import VectorResultRow as VR
 
@@ -76,17 +77,6 @@ class FailingVector:
     vdd_core_v: float | None
     failures: int
     runs: int
-
-
-@dataclass(frozen=True, slots=True)
-class VminPoint:
-    chip_serial: str
-    wafer: int | None
-    die_x: int | None
-    die_y: int | None
-    core_mhz: float | None
-    temperature_c: float | None
-    vmin_v: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,47 +342,11 @@ def vmin_by_chip(engine: Engine, lot: str) -> list[VminPoint]:
     """Vmin of each chip of a lot at each (frequency, temperature) it was swept at.
 
     Vmin is the lowest core voltage above the highest voltage with any vector failure: a
-    voltage that passes only by luck below a failing one does not count.
+    voltage that passes only by luck below a failing one does not count. The SQL is shared
+    with the fast SQLite path of `bringup query vmin` (bringup.db.fastread).
     """
-    # One pass over the results: the per-point aggregate is computed once, and a window over
-    # each corner carries that corner's highest failing voltage to every point of it.
-    failures = _failures(VR.passed)
-    corner = (Run.chip_id, VR.core_mhz, VR.temperature_c)
-    points = (
-        select(
-            Run.chip_id.label("chip_id"),
-            VR.core_mhz.label("core_mhz"),
-            VR.temperature_c.label("temperature_c"),
-            VR.vdd_core_v.label("vdd"),
-            failures.label("failures"),
-            func.max(case((failures > 0, VR.vdd_core_v))).over(partition_by=corner).label("highest_failure"),
-        )
-        .join(Run, Run.id == VR.run_id)
-        .join(Chip, Chip.id == Run.chip_id)
-        .where(Chip.lot == lot, VR.vdd_core_v.is_not(None))
-        .group_by(Run.chip_id, VR.core_mhz, VR.temperature_c, VR.vdd_core_v)
-        .subquery()
-    )
-    stmt = (
-        select(
-            Chip.serial,
-            Chip.wafer,
-            Chip.die_x,
-            Chip.die_y,
-            points.c.core_mhz,
-            points.c.temperature_c,
-            func.min(points.c.vdd),
-        )
-        .join(Chip, Chip.id == points.c.chip_id)
-        .where(
-            points.c.failures == 0,
-            (points.c.highest_failure.is_(None)) | (points.c.vdd > points.c.highest_failure),
-        )
-        .group_by(Chip.serial, Chip.wafer, Chip.die_x, Chip.die_y, points.c.core_mhz, points.c.temperature_c)
-        .order_by(Chip.serial, points.c.core_mhz, points.c.temperature_c)
-    )
     with engine.connect() as conn:
-        return [VminPoint(*row) for row in conn.execute(stmt)]
+        return [VminPoint(*row) for row in conn.execute(text(VMIN_BY_LOT_SQL), {"lot": lot})]
 
 
 _Key = tuple[str, str, float | None, float | None, float | None, int]

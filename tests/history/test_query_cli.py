@@ -197,3 +197,21 @@ def test_queries_do_not_import_alembic(db: dict[str, str]) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
 
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_vmin_command_reads_sqlite_without_sqlalchemy_and_agrees_with_the_query(db: dict[str, str]) -> None:
+    from bringup.db.queries import vmin_by_chip
+    from bringup.dblocation import open_readonly
+
+    script = ("import sys; from bringup.cli import main\n"
+              f"try: main(['query', 'vmin', '--lot', 'L1', '--db', {db['path']!r}])\n"
+              "except SystemExit as e: assert not e.code, e.code\n"
+              "print(sorted(m for m in ('sqlalchemy', 'alembic') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    engine = open_readonly(db["path"])
+    expected = vmin_by_chip(engine, "L1")
+    engine.dispose()
+
+    *table, imported = out.stdout.strip().splitlines()
+    assert imported == "[]"
+    assert expected and all(p.chip_serial in "\n".join(table) for p in expected)
