@@ -5,7 +5,10 @@ Only click is imported here; the work is imported when a command runs.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import click
 
@@ -39,6 +42,18 @@ def _record(engine, run_id: str):  # type: ignore[no-untyped-def]
     return load_record(engine, full)
 
 
+def _write_whole(out: str, write: Callable[[Path], object]) -> None:
+    """Write through a temporary file beside `out`: an interrupted export never leaves half a file
+    that a tool would read as a complete one, and never clobbers the previous good one."""
+    target = Path(out)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        write(partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 @click.command()
 @click.argument("run_id", required=False)
 @click.option(
@@ -53,12 +68,13 @@ def report(run_id: str | None, lot: str | None, out: str, db_url: str | None) ->
     engine = _open(db_url)
     try:
         if lot is not None:
-            from bringup.report.lot import write_lot_report
+            from bringup.report.lot import lot_html
 
             try:
-                chips = write_lot_report(engine, lot, out)
+                html, chips = lot_html(engine, lot)
             except LookupError as exc:
                 _fail(str(exc))
+            _write_whole(out, lambda path: path.write_text(html, encoding="utf-8"))
             click.echo(f"wrote {out}: lot {lot}, {chips} chips")
             return
         from bringup.report.html import run_report, sweep_figures
@@ -68,8 +84,7 @@ def report(run_id: str | None, lot: str | None, out: str, db_url: str | None) ->
         html = run_report(record, sweep_figures(engine, record.run.id))
     finally:
         engine.dispose()
-    with open(out, "w", encoding="utf-8") as stream:
-        stream.write(html)
+    _write_whole(out, lambda path: path.write_text(html, encoding="utf-8"))
     click.echo(f"wrote {out}: run {record.run.id} ({record.run.status})")
 
 
@@ -98,7 +113,7 @@ def export(run_id: str, export_format: str, out: str, db_url: str | None) -> Non
         from bringup.report.export_json import write_json as write
     else:
         from bringup.report.export_stdf import write_stdf as write
-    write(record, out)
+    _write_whole(out, lambda path: write(record, path))
     click.echo(
         f"wrote {out}: run {record.run.id}, {len(record.measurements)} measurements, "
         f"{len(record.vectors)} vector results ({export_format})"

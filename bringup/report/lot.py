@@ -71,8 +71,8 @@ def lot_report(lot: str, vmin: list[Any], corner_yield: list[Any]) -> str:
     )
 
 
-def write_lot_report(db: Any, lot: str, out: str | Path) -> int:
-    """Write the lot's report; returns how many chips it covers. LookupError for an unknown lot."""
+def lot_html(db: Any, lot: str) -> tuple[str, int]:
+    """The lot's report and how many chips it covers. LookupError for a lot with no swept results."""
     from bringup.db import queries
     from bringup.history import engine_for
 
@@ -85,5 +85,11 @@ def write_lot_report(db: Any, lot: str, out: str | Path) -> int:
             engine.dispose()
     if not vmin and not corner_yield:
         raise LookupError(f"no swept vector results for lot {lot} — list runs with `bringup query runs`")
-    Path(out).write_text(lot_report(lot, vmin, corner_yield), encoding="utf-8")
-    return len({p.chip_serial for p in vmin})
+    return lot_report(lot, vmin, corner_yield), len({p.chip_serial for p in vmin})
+
+
+def write_lot_report(db: Any, lot: str, out: str | Path) -> int:
+    """Write the lot's report; returns how many chips it covers. LookupError for an unknown lot."""
+    html, chips = lot_html(db, lot)
+    Path(out).write_text(html, encoding="utf-8")
+    return chips

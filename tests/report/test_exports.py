@@ -168,3 +168,34 @@ def test_json_export_is_the_run_record(recorded_run: Any, tmp_path: Path) -> Non
     assert len(document["failing_vectors"]) == 12
     assert {i["idn"] for i in document["instruments"]} == {i.idn for i in record.instruments}
     assert all(math.isfinite(m["value"]) for m in document["measurements"])
+
+
+def test_an_export_that_fails_half_way_leaves_the_previous_file_whole(recorded_run: Any, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from bringup.report import export_stdf
+
+    out = tmp_path / "run.stdf"
+    out.write_bytes(b"the export of yesterday")
+    real_records = export_stdf.stdf_records
+
+    def disk_full_after_three_records(record: Any) -> Any:
+        for number, chunk in enumerate(real_records(record)):
+            if number == 3:
+                raise OSError(28, "No space left on device")
+            yield chunk
+
+    monkeypatch.setattr(export_stdf, "stdf_records", disk_full_after_three_records)
+    result = CliRunner().invoke(main, ["export", recorded_run.run_id, "--format", "stdf", "--out", str(out),
+                                       "--db", recorded_run.db_url])
+
+    assert result.exit_code != 0
+    assert out.read_bytes() == b"the export of yesterday"
+    assert [p.name for p in tmp_path.iterdir()] == ["run.stdf"]  # no half-written file left beside it
+
+
+def test_export_of_an_unknown_run_exits_2(recorded_run: Any, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["export", "zzzz", "--format", "csv", "--out", str(tmp_path / "x.csv"),
+                                       "--db", recorded_run.db_url])
+
+    assert result.exit_code == 2 and "no run id starts with 'zzzz'" in result.stderr
+    assert not (tmp_path / "x.csv").exists()
