@@ -7,6 +7,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy import Engine
+
 from bringup.db.engine import make_engine
 from bringup.db.recorder import Recorder
 from bringup.events import (
@@ -45,14 +47,16 @@ class PlannedRun:
     run_id: str = field(default_factory=new_run_id)
 
 
-def record(url: str, *runs: PlannedRun) -> list[str]:
-    engine = make_engine(url)
+def record(db: str | Engine, *runs: PlannedRun) -> list[str]:
+    """Record the runs into a database URL (opened and closed here) or an open engine."""
+    engine = make_engine(db) if isinstance(db, str) else db
     try:
         with Recorder(engine) as rec:
             for number, planned in enumerate(runs):
                 _record_run(rec, planned, time.time() - 3600 + 100 * number)
     finally:
-        engine.dispose()
+        if isinstance(db, str):
+            engine.dispose()
     return [r.run_id for r in runs]
 
 
