@@ -6,6 +6,7 @@ import base64
 import shutil
 import struct
 import subprocess
+import sys
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -132,3 +133,38 @@ def test_report_renders_in_headless_chromium(recorded_run, tmp_path: Path) -> No
                     "--window-size=1200,3000", out.as_uri()], check=True, timeout=120, capture_output=True)
 
     assert png_size("data:image/png;base64," + base64.b64encode(shot.read_bytes()).decode()) == (1200, 3000)
+
+
+def test_sweep_plots_appear_only_where_the_plots_module_and_its_table_exist(
+        recorded_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil as files
+    import types
+
+    from bringup.report import html as report_html
+
+    shmoo_png = base64.b64decode(read_images(recorded_run, tmp_path)[-1].removeprefix("data:image/png;base64,"))
+    plots = types.ModuleType("bringup.report.plots")
+    plots.run_figures = lambda engine, run_id: [("Shmoo of the sweep", shmoo_png)]  # type: ignore[attr-defined]
+    db_copy = tmp_path / "with-sweeps.db"
+    files.copyfile(recorded_run.db_path, db_copy)
+    engine = create_engine(f"sqlite:///{db_copy}")
+    assert report_html.sweep_figures(engine, recorded_run.run_id) == []  # no module: no section
+
+    monkeypatch.setitem(sys.modules, "bringup.report.plots", plots)
+    assert report_html.sweep_figures(engine, recorded_run.run_id) == []  # module but no table yet
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE sweep_point (id INTEGER PRIMARY KEY)"))
+    figures = report_html.sweep_figures(engine, recorded_run.run_id)
+    engine.dispose()
+
+    assert figures == [("Shmoo of the sweep", shmoo_png)]
+    out = tmp_path / "sweeps.html"
+    assert CliRunner().invoke(main, ["report", recorded_run.run_id, "--out", str(out),
+                                     "--db", str(db_copy)]).exit_code == 0
+    assert read(out).sections[-1] == "sweeps"
+
+
+def read_images(recorded_run, tmp_path: Path) -> list[str]:
+    out = tmp_path / "images.html"
+    CliRunner().invoke(main, ["report", recorded_run.run_id, "--out", str(out), "--db", recorded_run.db_url])
+    return read(out).images
