@@ -120,7 +120,7 @@ def test_report_refuses_an_unknown_run_with_exit_2(recorded_run, tmp_path: Path)
 
 
 def _chromium() -> str | None:
-    return next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+    return next((p for p in map(shutil.which, ("chromium", "chromium-headless-shell", "chromium-browser", "google-chrome")) if p), None)
 
 
 @pytest.mark.skipif(_chromium() is None, reason="no headless Chromium installed (apt-get install chromium)")
@@ -130,9 +130,14 @@ def test_report_renders_in_headless_chromium(recorded_run, tmp_path: Path) -> No
     shot = tmp_path / "shot.png"
 
     subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
-                    "--window-size=1200,3000", out.as_uri()], check=True, timeout=120, capture_output=True)
+                    "--window-size=1200,4000", out.as_uri()], check=True, timeout=120, capture_output=True)
 
-    assert png_size("data:image/png;base64," + base64.b64encode(shot.read_bytes()).decode()) == (1200, 3000)
+    from matplotlib.image import imread
+
+    pixels = (imread(shot)[:, :, :3] * 255).round()
+    assert pixels.shape[:2] == (4000, 1200)
+    for shmoo_colour in ((0xD9, 0x53, 0x4F), (0x5C, 0xB8, 0x5C)):  # the inline PNGs were decoded and drawn
+        assert (pixels == shmoo_colour).all(axis=-1).any()
 
 
 def test_sweep_plots_appear_only_where_the_plots_module_and_its_table_exist(
