@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import itertools
 import json
+import math
 import shutil
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -77,7 +78,9 @@ def json_lines(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterato
     first = True
     yield "["
     for row in rows:
-        record = json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False)
+        # JSON has no NaN or infinity: strict readers refuse them, so they go out as null.
+        values = (None if isinstance(v, float) and not math.isfinite(v) else v for v in row)
+        record = json.dumps(dict(zip(columns, values, strict=True)), default=str, ensure_ascii=False)
         yield ("  " if first else ", ") + record
         first = False
     yield "]"

@@ -215,3 +215,18 @@ def test_vmin_command_reads_sqlite_without_sqlalchemy_and_agrees_with_the_query(
     *table, imported = out.stdout.strip().splitlines()
     assert imported == "[]"
     assert expected and all(p.chip_serial in "\n".join(table) for p in expected)
+
+
+def test_json_output_is_strict_json_even_for_a_nan_reading(tmp_path: Path) -> None:
+    path = tmp_path / "lab.db"
+    record(f"sqlite:///{path}", PlannedRun(chip="SIM-0009", steps=[
+        Result(measurements=[("VDD_CORE current", float("nan"), "A", 0.0, 1.2, AT_25)])]))
+
+    code, out, _ = bringup({"path": str(path)}, "query", "measurements", "--format", "json")
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not JSON: {constant}")
+
+    assert code == 0
+    [row] = json.loads(out, parse_constant=refuse)
+    assert row["value"] is None and row["passed"] is False  # NaN always fails its limits
