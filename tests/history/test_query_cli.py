@@ -217,10 +217,11 @@ def test_vmin_command_reads_sqlite_without_sqlalchemy_and_agrees_with_the_query(
     assert expected and all(p.chip_serial in "\n".join(table) for p in expected)
 
 
-def test_json_output_is_strict_json_even_for_a_nan_reading(tmp_path: Path) -> None:
+def test_json_output_is_strict_json_even_for_an_overrange_reading(tmp_path: Path) -> None:
+    # A meter's overload reads as infinity (SQLite keeps it; PostgreSQL keeps NaN too).
     path = tmp_path / "lab.db"
     record(f"sqlite:///{path}", PlannedRun(chip="SIM-0009", steps=[
-        Result(measurements=[("VDD_CORE current", float("nan"), "A", 0.0, 1.2, AT_25)])]))
+        Result(measurements=[("VDD_CORE current", float("inf"), "A", 0.0, 1.2, AT_25)])]))
 
     code, out, _ = bringup({"path": str(path)}, "query", "measurements", "--format", "json")
 
@@ -229,4 +230,4 @@ def test_json_output_is_strict_json_even_for_a_nan_reading(tmp_path: Path) -> No
 
     assert code == 0
     [row] = json.loads(out, parse_constant=refuse)
-    assert row["value"] is None and row["passed"] is False  # NaN always fails its limits
+    assert row["value"] is None and row["passed"] is False
