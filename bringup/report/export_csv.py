@@ -22,50 +22,14 @@ def rows(record: RunRecord) -> list[list[object]]:
     run = record.run
     out: list[list[object]] = []
     for m in record.measurements:
-        out.append(
-            [
-                run.id,
-                run.chip_serial,
-                "measurement",
-                m.step_index,
-                m.name,
-                "",
-                repr(m.value),
-                m.units,
-                _num(m.low),
-                _num(m.high),
-                _flag(m.passed),
-                "",
-                "",
-                _num(m.vdd_core_v),
-                _num(m.core_mhz),
-                _num(m.temperature_c),
-                repr(m.time),
-            ]
-        )
+        out.append([run.id, run.chip_serial, "measurement", m.step_index, m.name, "", repr(m.value), m.units,
+                    _num(m.low), _num(m.high), _flag(m.passed), "", "", _num(m.vdd_core_v), _num(m.core_mhz),
+                    _num(m.temperature_c), repr(m.time)])  # fmt: skip
     for v in record.vectors:
-        addr = "" if v.first_mismatch_addr is None else f"0x{v.first_mismatch_addr:08x}"
-        out.append(
-            [
-                run.id,
-                run.chip_serial,
-                "vector",
-                v.step_index,
-                v.vector_name,
-                v.repeat,
-                "",
-                "",
-                "",
-                "",
-                _flag(v.passed),
-                addr,
-                f"0x{v.flipped_bits:08x}",
-                _num(v.vdd_core_v),
-                _num(v.core_mhz),
-                _num(v.temperature_c),
-                repr(v.time),
-            ]
-        )
+        address = "" if v.first_mismatch_addr is None else f"0x{v.first_mismatch_addr:08x}"
+        out.append([run.id, run.chip_serial, "vector", v.step_index, v.vector_name, v.repeat, "", "", "", "",
+                    _flag(v.passed), address, f"0x{v.flipped_bits:08x}", _num(v.vdd_core_v), _num(v.core_mhz),
+                    _num(v.temperature_c), repr(v.time)])  # fmt: skip
     return out
 
 

@@ -14,7 +14,6 @@ import base64
 import html
 import importlib
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from bringup.history import RunRecord
@@ -298,20 +297,3 @@ def run_report(record: RunRecord, sweeps: Sequence[tuple[str, bytes]] = ()) -> s
             )
         )
     return page(f"Run {run.id[:8]}: {run.runbook} on {run.chip_serial} — {run.status}", sections)
-
-
-def write_run_report(db: Any, run_id: str, out: str | Path) -> RunRecord:
-    """Write the report of one run; returns the record it was made from. LookupError if no run."""
-    from bringup.history import engine_for, load_record
-
-    engine, owned = engine_for(db)
-    try:
-        record = load_record(engine, run_id)
-        if record is None:
-            raise LookupError(f"no run {run_id} — list runs with `bringup query runs`")
-        sweeps = sweep_figures(engine, record.run.id)
-    finally:
-        if owned:
-            engine.dispose()
-    Path(out).write_text(run_report(record, sweeps), encoding="utf-8")
-    return record

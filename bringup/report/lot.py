@@ -6,7 +6,6 @@ per corner: of the chips tested at a voltage, how many passed every vector there
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from bringup.report import figures
@@ -86,10 +85,3 @@ def lot_html(db: Any, lot: str) -> tuple[str, int]:
     if not vmin and not corner_yield:
         raise LookupError(f"no swept vector results for lot {lot} — list runs with `bringup query runs`")
     return lot_report(lot, vmin, corner_yield), len({p.chip_serial for p in vmin})
-
-
-def write_lot_report(db: Any, lot: str, out: str | Path) -> int:
-    """Write the lot's report; returns how many chips it covers. LookupError for an unknown lot."""
-    html, chips = lot_html(db, lot)
-    Path(out).write_text(html, encoding="utf-8")
-    return chips
