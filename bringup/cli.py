@@ -16,8 +16,29 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_ABORTED = 0, 1, 2, 3
-DB_OPTION = click.option("--db", "db_url", envvar="BRINGUP_DB", default=None,
-                         help="Database URL (default sqlite:///lab.db; env BRINGUP_DB).")
+FORMAT_OPTION = click.option(
+    "--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
+    show_default=True,
+    help="table for people; csv or json (full values, one record a row) for programs.",
+)
+
+
+def _located_db(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    """--db, else $BRINGUP_DB, else bringup.toml's db, else ./lab.db: one URL for every command."""
+    from bringup.dblocation import locate
+
+    try:
+        return locate(value).url
+    except Exception as exc:  # a broken bringup.toml: one line with the fix, exit 2
+        from bringup.yamlfile import ConfigError
+
+        if not isinstance(exc, ConfigError):
+            raise
+        raise click.BadParameter(str(exc)) from None
+
+
+DB_OPTION = click.option("--db", "db_url", envvar="BRINGUP_DB", default=None, callback=_located_db,
+                         help="Database URL or SQLite file (else $BRINGUP_DB, bringup.toml's db, ./lab.db).")
 STATION_OPTION = click.option("--station", "station_path", required=True, type=click.Path(dir_okay=False),
                               help="Station file (YAML) describing the bench.")
 
@@ -27,18 +48,19 @@ def friendly_errors(command: F) -> F:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from bringup.yamlfile import ConfigError, ConfigErrors
-
         try:
             return command(*args, **kwargs)
-        except ConfigErrors as exc:
-            for error in exc.errors:
-                click.echo(f"error: {error}", err=True)
-            sys.exit(EXIT_INVALID_INPUT)
-        except ConfigError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_INVALID_INPUT)
         except Exception as exc:
+            # Imported only when something went wrong: a query that answers must not pay for it.
+            from bringup.yamlfile import ConfigError, ConfigErrors
+
+            if isinstance(exc, ConfigErrors):
+                for error in exc.errors:
+                    click.echo(f"error: {error}", err=True)
+                sys.exit(EXIT_INVALID_INPUT)
+            if isinstance(exc, ConfigError):
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(EXIT_INVALID_INPUT)
             # An instrument that would not open, a database that would not answer: say it in
             # one line; the traceback helps nobody at the bench.
             from bringup.db.engine import DatabaseError
@@ -95,6 +117,12 @@ def instruments_check(station_path: str) -> None:
     sys.exit(0 if report.ok else 1)
 
 
+def _say_recorded(db_url: str | None) -> None:
+    from bringup.dblocation import recorded_in
+
+    click.echo(recorded_in(db_url))
+
+
 def _exit_code(status: str) -> int:
     return {"passed": EXIT_PASSED, "failed": EXIT_FAILED}.get(status, EXIT_ABORTED)
 
@@ -121,6 +149,7 @@ def run(runbook: str, station_path: str, chip: str, db_url: str | None, operator
     info = ChipInfo(serial=chip, lot=lot, wafer=wafer, die_x=die[0], die_y=die[1])
     report = run_runbook(runbook, station_path, info, db_url=db_url, operator=operator,
                          watchers=[ProgressView()], vector_dirs=vector_dirs)
+    _say_recorded(db_url)
     sys.exit(_exit_code(report.status))
 
 
@@ -138,6 +167,7 @@ def resume(run_id: str, station_path: str, db_url: str | None, vector_dirs: tupl
 
     report = resume_run(_full_run_id(_engine(db_url), run_id), station_path, db_url=db_url,
                         watchers=[ProgressView()], vector_dirs=vector_dirs)
+    _say_recorded(db_url)
     sys.exit(_exit_code(report.status))
 
 
@@ -170,16 +200,67 @@ def db() -> None:
 def db_upgrade(db_url: str | None) -> None:
     """Apply the schema migrations to a (shared) database."""
     from bringup.db.engine import current_revision, make_engine, upgrade_to_head
+    from bringup.dblocation import analyze, locate
 
     engine = make_engine(db_url, upgrade=False)
     before = current_revision(engine)
     upgrade_to_head(engine)
-    click.echo(f"{engine.url.render_as_string()}: schema {before or 'empty'} -> {current_revision(engine)}")
+    analyze(engine)  # fresh planner statistics for the history queries
+    click.echo(f"{locate(db_url).describe()}: schema {before or 'empty'} -> {current_revision(engine)}")
 
 
 @main.group()
 def query() -> None:
-    """History: runs, failing vectors by corner, Vmin across a lot, what changed between runs."""
+    """History: runs, results with filters, failing vectors by corner, Vmin, what changed between runs.
+
+    Every query reads only: it never creates a database. `--format csv|json` gives full values
+    for programs; a table on a terminal pages when it is long.
+    """
+
+
+def _history_filters(command: F) -> F:
+    """The filters `query measurements` and `query vectors` share."""
+    span = "a value (0.8) or a range (0.7:0.9, :0.9, 0.7:)"
+    options = [
+        click.option("--run", "run_id", default=None, help="Only this run (an id or a unique prefix)."),
+        click.option("--chip", default=None, help="Only this chip serial."),
+        click.option("--lot", default=None, help="Only chips of this lot."),
+        click.option("--station", default=None, help="Only runs on this station."),
+        click.option("--runbook", default=None, help="Only runs of this runbook (by name)."),
+        click.option("--status", default=None, help="Only runs that ended so (passed, failed, ...)."),
+        click.option("--name", default=None, help="Only results of this measurement or vector name."),
+        click.option("--since", type=click.DateTime(), default=None, help="Recorded from (local time)."),
+        click.option("--until", type=click.DateTime(), default=None, help="Recorded until (local time)."),
+        click.option("--volts", default=None, help=f"VDD_CORE volts: {span}."),
+        click.option("--mhz", default=None, help=f"Core clock MHz: {span}."),
+        click.option("--celsius", default=None, help=f"Temperature °C: {span}."),
+        click.option("--failed", "failed_only", is_flag=True, help="Only results that failed their limits."),
+        click.option("--limit", type=int, default=None, help="At most this many rows."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _filter_from(engine: Any, run_id: str | None, volts: str | None, mhz: str | None, celsius: str | None,
+                 **kwargs: Any) -> Any:
+    from bringup.db.queries import HistoryFilter, Span
+
+    def span(option: str, text: str | None) -> Any:
+        try:
+            return None if text is None else Span.parse(text)
+        except ValueError:
+            _invalid(f"{option} {text!r} is not a number or a range — write e.g. 0.8 or 0.7:0.9")
+
+    return HistoryFilter(run_id=None if run_id is None else _full_run_id(engine, run_id),
+                         volts=span("--volts", volts), mhz=span("--mhz", mhz),
+                         celsius=span("--celsius", celsius), **kwargs)
+
+
+def _limited(rows: Any, limit: int | None) -> Any:
+    import itertools
+
+    return rows if limit is None else itertools.islice(rows, limit)
 
 
 @query.command("runs")
@@ -187,53 +268,118 @@ def query() -> None:
 @click.option("--chip", default=None, help="Only this chip serial.")
 @click.option("--status", default=None, help="Only runs that ended so (passed, failed, interrupted...).")
 @click.option("--limit", default=20, show_default=True)
+@FORMAT_OPTION
 @friendly_errors
-def query_runs(db_url: str | None, chip: str | None, status: str | None, limit: int) -> None:
+def query_runs(db_url: str | None, chip: str | None, status: str | None, limit: int,
+               output_format: str) -> None:
     """Runs, newest first."""
     from bringup.db import queries
-    from bringup.history import print_rows, when
+    from bringup.tabular import emit, when
 
     rows = queries.list_runs(_engine(db_url), chip=chip, status=status, limit=limit)
-    print_rows("runs", ["run", "chip", "runbook", "status", "started", "reason"],
-               [(r.id, r.chip_serial, r.runbook, r.status, when(r.started_at), r.reason) for r in rows])
+    columns = ["run", "chip", "lot", "station", "runbook", "status", "started", "ended", "resumed", "reason"]
+    emit("runs", columns,
+         [(r.id, r.chip_serial, r.lot, r.station, r.runbook, r.status, when(r.started_at), when(r.ended_at),
+           r.resume_count, r.reason) for r in rows], output_format)
 
 
 @query.command("run")
 @click.argument("run_id")
 @DB_OPTION
+@FORMAT_OPTION
 @friendly_errors
-def query_run(run_id: str, db_url: str | None) -> None:
-    """One run: its steps and pass/fail counts."""
+def query_run(run_id: str, db_url: str | None, output_format: str) -> None:
+    """One run: its record, its steps and pass/fail counts."""
     from bringup.db import queries
-    from bringup.history import print_rows, when
+    from bringup.tabular import emit, when
 
     engine = _engine(db_url)
     summary = queries.run_summary(engine, _full_run_id(engine, run_id))
     if summary is None:
-        raise click.ClickException(f"no run {run_id} — list runs with `bringup query runs`")
+        _invalid(f"no run {run_id} — list runs with `bringup query runs`")
     r = summary.run
-    click.echo(f"run {r.id}: {r.runbook} on {r.chip_serial} at {r.station}, {r.status} ({r.reason}); "
-               f"started {when(r.started_at)}, resumed {r.resume_count}x")
-    click.echo(f"measurements {summary.measurements_passed} passed, {summary.measurements_failed} failed; "
-               f"vectors {summary.vectors_passed} passed, {summary.vectors_failed} failed")
-    print_rows("steps", ["#", "step", "kind", "status", "message"],
-               [(s.index + 1, s.name, s.kind, s.status, s.message) for s in summary.steps])
+    columns = ["#", "step", "kind", "status", "message"]
+    steps = [(s.index + 1, s.name, s.kind, s.status, s.message) for s in summary.steps]
+    if output_format == "json":
+        import dataclasses
+        import json
+
+        click.echo(json.dumps(dataclasses.asdict(summary), indent=2, default=str, ensure_ascii=False))
+        return
+    if output_format == "table":
+        times = "time" if r.resume_count == 1 else "times"
+        resumed = f", resumed {r.resume_count} {times}" if r.resume_count else ""
+        reason = f" ({r.reason})" if r.reason else ""
+        click.echo(f"run {r.id}: {r.runbook} on {r.chip_serial} at {r.station}, {r.status}{reason}; "
+                   f"started {when(r.started_at)}, ended {when(r.ended_at)}{resumed}")
+        s = summary
+        click.echo(f"measurements {s.measurements_passed} passed, {s.measurements_failed} failed; "
+                   f"vectors {s.vectors_passed} passed, {s.vectors_failed} failed")
+    emit("steps", columns, steps, output_format)
+
+
+@query.command("measurements")
+@DB_OPTION
+@_history_filters
+@FORMAT_OPTION
+@friendly_errors
+def query_measurements(db_url: str | None, limit: int | None, output_format: str, **filters: Any) -> None:
+    """Measurements with their limits, verdicts and conditions, oldest first."""
+    from bringup.db import queries
+    from bringup.tabular import emit, when
+
+    engine = _engine(db_url)
+    where = _filter_from(engine, **filters)
+    columns = ["run", "chip", "step", "name", "value", "units", "low", "high", "passed", "time",
+               "V", "MHz", "°C"]
+    rows = ((m.run_id, m.chip_serial, m.step_index, m.name, m.value, m.units, m.low, m.high, m.passed,
+             m.time if output_format != "table" else when(m.time), m.vdd_core_v, m.core_mhz, m.temperature_c)
+            for m in _limited(queries.iter_measurements(engine, where), limit))
+    emit("measurements", columns, rows, output_format)
+
+
+@query.command("vectors")
+@DB_OPTION
+@_history_filters
+@FORMAT_OPTION
+@friendly_errors
+def query_vectors(db_url: str | None, limit: int | None, output_format: str, **filters: Any) -> None:
+    """Vector results: pass/fail, first failing address and flipped bits, conditions."""
+    from bringup.db import queries
+    from bringup.tabular import emit, when
+
+    engine = _engine(db_url)
+    where = _filter_from(engine, **filters)
+    columns = ["run", "chip", "step", "vector", "repeat", "passed", "first_mismatch", "flipped_bits", "time",
+               "V", "MHz", "°C"]
+    table = output_format == "table"
+    rows = ((v.run_id, v.chip_serial, v.step_index, v.vector_name, v.repeat, v.passed,
+             _hex(v.first_mismatch_addr) if table else v.first_mismatch_addr,
+             _hex(v.flipped_bits) if table else v.flipped_bits, when(v.time) if table else v.time,
+             v.vdd_core_v, v.core_mhz, v.temperature_c)
+            for v in _limited(queries.iter_vector_results(engine, where), limit))
+    emit("vector results", columns, rows, output_format)
+
+
+def _hex(value: int | None) -> str | None:
+    return None if value is None else f"0x{value:08x}"
 
 
 @query.command("failing")
 @DB_OPTION
 @click.option("--lot", default=None)
 @click.option("--chip", default=None)
+@FORMAT_OPTION
 @friendly_errors
-def query_failing(db_url: str | None, lot: str | None, chip: str | None) -> None:
+def query_failing(db_url: str | None, lot: str | None, chip: str | None, output_format: str) -> None:
     """Which chips fail which vectors at which corner."""
     from bringup.db import queries
-    from bringup.history import print_rows
+    from bringup.tabular import emit
 
     rows = queries.failing_vectors(_engine(db_url), lot=lot, chip=chip)
-    print_rows("failing vectors", ["chip", "vector", "MHz", "°C", "V", "failures", "runs"],
-               [(r.chip_serial, r.vector_name, r.core_mhz, r.temperature_c, r.vdd_core_v, r.failures, r.runs)
-                for r in rows])
+    emit("failing vectors", ["chip", "vector", "MHz", "°C", "V", "failures", "runs"],
+         [(r.chip_serial, r.vector_name, r.core_mhz, r.temperature_c, r.vdd_core_v, r.failures, r.runs)
+          for r in rows], output_format)
 
 
 @query.command("vmin")
@@ -242,29 +388,90 @@ def query_failing(db_url: str | None, lot: str | None, chip: str | None) -> None
 @friendly_errors
 def query_vmin(db_url: str | None, lot: str) -> None:
     """Vmin per chip across a lot (lowest core voltage where every vector passed)."""
-    from bringup.db import queries
     from bringup.history import print_rows
 
-    rows = queries.vmin_by_chip(_engine(db_url), lot)
+    rows = _vmin_rows(db_url, lot)
     print_rows(f"Vmin, lot {lot}", ["chip", "wafer", "x", "y", "MHz", "°C", "Vmin"],
                [(r.chip_serial, r.wafer, r.die_x, r.die_y, r.core_mhz, r.temperature_c, r.vmin_v)
                 for r in rows])
+
+
+def _vmin_rows(db_url: str | None, lot: str) -> Any:
+    """Vmin per chip: straight through sqlite3 where it can (no SQLAlchemy import: issue 11's
+    0.3 s for the whole command), else the same SQL through SQLAlchemy."""
+    from bringup.db.fastread import connect, vmin_by_lot
+    from bringup.dblocation import NoDatabase
+
+    try:
+        conn = connect(db_url)
+    except NoDatabase as exc:
+        return _invalid(str(exc))
+    if conn is not None:
+        with conn:
+            return vmin_by_lot(conn, lot)
+    from bringup.db import queries
+
+    return queries.vmin_by_chip(_engine(db_url), lot)
+
+
+# Past this many results present in only one run (different runbooks), they are counted, not listed.
+DIFF_LIST_ABSENT = 20
 
 
 @query.command("diff")
 @click.argument("run_a")
 @click.argument("run_b")
 @DB_OPTION
+@click.option("--all", "show_all", is_flag=True, help="List every result present in only one run.")
+@FORMAT_OPTION
 @friendly_errors
-def query_diff(run_a: str, run_b: str, db_url: str | None) -> None:
-    """What changed between two runs: measurements and vectors whose outcome differs."""
+def query_diff(run_a: str, run_b: str, db_url: str | None, show_all: bool, output_format: str) -> None:
+    """What changed between two runs: conditions, measurements (with deltas) and vector outcomes."""
     from bringup.db import queries
-    from bringup.history import print_rows
+    from bringup.tabular import emit
 
     engine = _engine(db_url)
-    rows = queries.diff_runs(engine, _full_run_id(engine, run_a), _full_run_id(engine, run_b))
-    print_rows(f"{run_a} -> {run_b}", ["kind", "name", "V", "MHz", "°C", "before", "after"],
-               [(c.kind, c.name, c.vdd_core_v, c.core_mhz, c.temperature_c, c.before, c.after) for c in rows])
+    diff = queries.compare_runs(engine, _full_run_id(engine, run_a), _full_run_id(engine, run_b))
+    columns = ["kind", "name", "V", "MHz", "°C", "before", "after", "value before", "value after", "delta",
+               "V before", "MHz before", "°C before"]
+    changes = list(diff.changes)
+    absent = [c for c in changes if "absent" in (c.before, c.after)]
+    if output_format == "table" and not show_all and len(absent) > DIFF_LIST_ABSENT:
+        changes = [c for c in changes if c not in absent]
+    rows = [(c.kind, c.name, c.vdd_core_v, c.core_mhz, c.temperature_c, c.before, c.after, c.value_before,
+             c.value_after, _delta(c.value_before, c.value_after),
+             *(c.corner_before or (c.vdd_core_v, c.core_mhz, c.temperature_c))) for c in changes]
+    if output_format == "table":  # one column per condition: "25 -> 85" where the corner moved
+        rows = [(*r[:2], *(_moved(old, new) for old, new in zip(r[10:], r[2:5], strict=True)), *r[5:10])
+                for r in rows]
+        columns = columns[:10]
+    if output_format != "table":
+        emit("diff", columns, rows, output_format)
+        return
+    click.echo(diff.summary())
+    for before, after in diff.conditions:
+        if before.text() != after.text():
+            click.echo(f"  {before.name}: {before.text()} -> {after.text()}")
+    if len(changes) < len(diff.changes):
+        click.echo(f"  {len(absent)} results present in only one run are not listed (--all lists them)")
+    if rows:
+        emit(f"{run_a} -> {run_b}", columns, rows, "table")
+
+
+def _moved(old: float | None, new: float | None) -> Any:
+    def text(value: float | None) -> str:
+        return "-" if value is None else f"{value:g}"
+
+    return new if old == new else f"{text(old)}->{text(new)}"
+
+
+def _delta(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
+def _invalid(message: str) -> Any:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_INVALID_INPUT)
 
 
 def _full_run_id(engine: Any, prefix: str) -> str:
@@ -273,13 +480,17 @@ def _full_run_id(engine: Any, prefix: str) -> str:
     try:
         return resolve_run_id(engine, prefix)
     except AmbiguousRunId as exc:
-        raise click.ClickException(str(exc)) from None
+        return _invalid(str(exc))
 
 
 def _engine(db_url: str | None) -> Any:  # the Engine type would import sqlalchemy at start-up
-    from bringup.db.engine import make_engine
+    """The database for a read-only command: opened without creating it or importing Alembic."""
+    from bringup.dblocation import NoDatabase, open_readonly
 
-    return make_engine(db_url)
+    try:
+        return open_readonly(db_url)
+    except NoDatabase as exc:
+        return _invalid(str(exc))
 
 
 @main.command()
@@ -301,6 +512,10 @@ main.add_command(vectors)
 from bringup.cli_tui import tui  # noqa: E402  (imports only click)
 
 main.add_command(tui)
+from bringup.cli_report import export, report  # noqa: E402  (imports only click)
+
+main.add_command(report)
+main.add_command(export)
 
 if __name__ == "__main__":
     main()
