@@ -50,6 +50,7 @@ class guard_run:
         if threading.current_thread() is threading.main_thread():
             for signum, reason in SIGNAL_REASONS.items():
                 self.previous_signals[signum] = signal.signal(signum, self._aborter(reason))
+            self.previous_signals[signal.SIGHUP] = signal.signal(signal.SIGHUP, self._hung_up)
             self.previous_signals[ESTOP_SIGNAL] = signal.signal(ESTOP_SIGNAL, self._estop)
         return self
 
@@ -64,6 +65,12 @@ class guard_run:
     def _aborter(self, reason: str) -> Callable[[int, Any], None]:
         return lambda signum, frame: self.control.abort(reason)
 
+    def _hung_up(self, signum: int, frame: Any) -> None:
+        # The terminal is gone: a later write to it fails with EIO, which would turn the orderly
+        # abort into a crash exit. What the run has to say from here on is in the record.
+        _detach_from_terminal()
+        self.control.abort(SIGNAL_REASONS[signal.SIGHUP])
+
     def _estop(self, signum: int, frame: Any) -> None:
         from bringup.lease import estop_reason
 
@@ -76,3 +83,25 @@ class guard_run:
             return
         name = args.thread.name if args.thread is not None else "?"
         self.control.abort(f"uncaught {args.exc_type.__name__} in thread {name}: {args.exc_value}")
+
+
+def _detach_from_terminal() -> None:
+    """Point stdout and stderr at /dev/null (best effort; nothing here may raise)."""
+    import os
+    import sys
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    for fd in (1, 2):
+        try:
+            os.dup2(null, fd)
+        except OSError:
+            pass
+    os.close(null)
