@@ -138,7 +138,9 @@ def _execute(
         recorder = stack.enter_context(
             Recorder(engine, on_failure=lambda why: stop_run(f"recording stopped: {why}"))
         )
-        recorder.attach(bus)
+        # A database that cannot keep up: after the bus's bounded wait the run is faulted (and
+        # powered down at once) instead of waiting on it; nothing queued is dropped.
+        recorder.attach(bus).on_overflow = lambda why: stop_run(f"recording stalled: {why}")
         for watcher in watchers:
             bus.subscribe(watcher, name=getattr(watcher, "__name__", "watcher"))
         opened = stack.enter_context(Station.open(spec))

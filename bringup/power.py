@@ -365,6 +365,7 @@ class PowerController:
         rail = self._rail(name)
         spec = rail.spec
         self._refuse_above_limits(rail, spec.nominal_v)
+        self._levels(rail, 0.0, spec.nominal_v)  # a ramp that cannot be done is refused before it starts
         channel = rail.channel
         # Everything that limits the output is programmed while it is still off.
         channel.set_output(False)
@@ -383,17 +384,20 @@ class PowerController:
         """Whole steps of at most ramp_step_v, no faster than the ramp rate; the last lands on
         `target` exactly. Each step checks the latch, and the wait between steps wakes on it."""
         spec = rail.spec
-        try:
-            levels = ramp_levels(self._setpoint[rail.name], target, spec.ramp_step_v)
-        except LimitViolation as exc:
-            raise LimitViolation(rail.name, str(exc)) from None
-        for level in levels:
+        for level in self._levels(rail, self._setpoint[rail.name], target):
             previous = self._setpoint[rail.name]
             with self._gate:
                 self._check_go()
                 rail.channel.set_voltage(level)
                 self._setpoint[rail.name] = level
             self._wait(abs(level - previous) / spec.ramp_rate_v_per_s)
+
+    @staticmethod
+    def _levels(rail: BoundRail, start: float, target: float) -> Iterator[float]:
+        try:
+            return ramp_levels(start, target, rail.spec.ramp_step_v)
+        except LimitViolation as exc:
+            raise LimitViolation(rail.name, str(exc)) from None
 
     def _verify(self, rail: BoundRail, target: float) -> None:
         """Wait (bounded) for the readback to settle within tolerance; a trip or collapse fails it."""
