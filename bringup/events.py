@@ -18,7 +18,9 @@ The bus policy (every subscriber has a bounded queue and its own delivery thread
   is dropped; the cost is memory while the subscriber is stuck, and the run is ending.
 * **Rail samples are thinned** for a lossless subscriber: a :data:`THINNABLE` event that finds
   its queue full is dropped (counted in ``dropped_total``) instead of waiting, so the rail
-  monitor never stalls on a slow database.
+  monitor never stalls on a slow database. A subscriber that has taken no event for
+  ``full_timeout_s`` while samples find its queue full is overflowed too, so a stall is noticed
+  even while the run publishes nothing else (a long wait step).
 
 Whatever powers the chip down publishes nothing before the outputs are off (bringup/power.py),
 so a stuck subscriber can delay a record, never a power-down.
@@ -272,6 +274,7 @@ class Subscription:
         self._queue: queue.Queue[object] = queue.Queue(maxsize)
         self._spill: collections.deque[object] = collections.deque()
         self._unreported_drops = 0
+        self._last_progress = time.monotonic()  # when the subscriber last took an event
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._deliver, name=f"bus-{name}", daemon=True)
         self._thread.start()
@@ -297,6 +300,8 @@ class Subscription:
         if isinstance(item, THINNABLE):
             if not self._try_put(item):
                 self.dropped_total += 1  # a rail sample is thinned rather than waited for
+                if time.monotonic() - self._last_progress > self.full_timeout_s:
+                    self._overflow()  # stuck even while the run publishes nothing else
             return
         if self.overflowed:
             if not self._try_put(item):
@@ -377,6 +382,7 @@ class Subscription:
             except Exception:
                 # One faulty subscriber must not stop the run or the other subscribers.
                 log.exception("event subscriber %r failed on %r", self.name, item)
+            self._last_progress = time.monotonic()
 
 
 class EventBus:

@@ -137,6 +137,7 @@ class PowerController:
         self._halt = threading.Event()  # set by a latch or the end of the run: ramps wake on it
         self._closed = False
         self._halt_failures: list[str] | None = None
+        self._unreported: list[tuple[str, list[str]]] = []
         self._setpoint: dict[str, float] = {}
         self._clock_running = False
         self._monitor: threading.Thread | None = None
@@ -261,9 +262,12 @@ class PowerController:
             self._transition_locked(state)
             self._halt.set()
         self._monitor_stop.set()
-        return self.safe_off(f"{self._state}: {self.halt_reason}")
+        # Whoever called (a key press, a signal handler, the monitor) returns as soon as the
+        # outputs are off: what there is to say is published later by the run's own thread.
+        return self.safe_off(f"{self._state}: {self.halt_reason}", report=False)
 
-    def safe_off(self, reason: str = "power-down", *, retry_s: float | None = None) -> list[str]:
+    def safe_off(self, reason: str = "power-down", *, retry_s: float | None = None,
+                 report: bool = True) -> list[str]:
         """Clock off, then every rail off in reverse order; never raises. Returns what failed.
 
         A rail whose supply does not answer is retried (the driver reconnects) until `retry_s`
@@ -273,19 +277,28 @@ class PowerController:
         self._monitor_stop.set()
         with self._down_lock:
             if self.latched and self._halt_failures is not None:
-                return list(self._halt_failures)
-            failures = self._switch_everything_off(retry_s)
-            if self.latched:
-                self._halt_failures = failures
-            elif self._state is not PowerState.OFF:
-                self._transition(PowerState.OFF)
-        # Only now, with the outputs off, is anything told: a stalled bus cannot delay them.
-        if failures:
-            self._emit_log(f"powered down ({reason}); NOT OFF: {'; '.join(failures)}", "error")
-        else:
-            self._emit_log(f"powered down ({reason})")
-        self._final_readback(skip={f.split(" ", 1)[0] for f in failures})
+                failures = list(self._halt_failures)
+            else:
+                failures = self._switch_everything_off(retry_s)
+                if self.latched:
+                    self._halt_failures = failures
+                elif self._state is not PowerState.OFF:
+                    self._transition(PowerState.OFF)
+                self._unreported.append((reason, failures))
+        if report:
+            self.report_power_downs()
         return failures
+
+    def report_power_downs(self) -> None:
+        """Publish what the power-downs so far did (only now, with the outputs off, so a
+        stalled bus never delays one)."""
+        while self._unreported:
+            reason, failures = self._unreported.pop(0)
+            if failures:
+                self._emit_log(f"powered down ({reason}); NOT OFF: {'; '.join(failures)}", "error")
+            else:
+                self._emit_log(f"powered down ({reason})")
+            self._final_readback(skip={f.split(" ", 1)[0] for f in failures})
 
     def _switch_everything_off(self, retry_s: float | None) -> list[str]:
         # Waits for at most the one power-raising command in flight; after that none can start

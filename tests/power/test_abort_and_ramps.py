@@ -109,7 +109,7 @@ def test_ramp_levels_are_whole_steps_no_larger_than_the_step() -> None:
 def test_a_tiny_ramp_step_is_refused_before_any_output_is_enabled() -> None:
     bench = fake_bench(ramp_step_v=1e-7)
     power = PowerController(bench.station.rails, bench.spec.power_on_order)
-    with pytest.raises(LimitViolation, match="VDD_A: .* steps .* raise ramp_step_v"):
+    with pytest.raises(LimitViolation, match=r"VDD_A: .* steps .* raise ramp_step_v"):
         power.power_on()
     assert not [entry for entry in bench.log.since(0) if raises_power(entry)]
 
