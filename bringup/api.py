@@ -23,7 +23,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bringup.events import EventBus, RunEvent
+from bringup.events import EventBus, RunEvent, StepStatus
 from bringup.runbook import LoadedRunbook, load_runbook, parse_runbook
 from bringup.sequencer import ChipInfo, ResumePoint, RunReport, Sequencer
 from bringup.station import Station, StationSpec, load_station
@@ -91,7 +91,7 @@ def resume_run(
 ) -> RunReport:
     """Continue an interrupted run after its last completed step, without repeating anything."""
     from bringup.db.engine import make_engine
-    from bringup.db.queries import run_recipe
+    from bringup.db.queries import recorded_verdicts, run_recipe
     from bringup.db.recorder import last_completed_step, mark_stale_runs, recorded_vector_keys
 
     spec = station if isinstance(station, StationSpec) else load_station(station)
@@ -108,7 +108,10 @@ def resume_run(
         loaded = parse_runbook(recipe.runbook_text, f"run {run_id} runbook {recipe.runbook_name}", spec,
                                suites=library.names())
         last = last_completed_step(engine, run_id)
-        point = ResumePoint(-1 if last is None else last, frozenset(recorded_vector_keys(engine, run_id)))
+        steps, failed_vectors = recorded_verdicts(engine, run_id)  # the verdict counts them all
+        point = ResumePoint(-1 if last is None else last, frozenset(recorded_vector_keys(engine, run_id)),
+                            step_verdicts={index: StepStatus(status) for index, status in steps.items()},
+                            failed_vectors=frozenset(failed_vectors))
     except BaseException:
         engine.dispose()
         raise

@@ -91,7 +91,7 @@ def instruments_check(station_path: str) -> None:
     from bringup.station import load_station
 
     report = check_station(load_station(station_path))
-    print_report(report)
+    print_report(report, station_path)
     sys.exit(0 if report.ok else 1)
 
 
@@ -296,6 +296,9 @@ main.add_command(vectors)
 from bringup.cli_tui import tui  # noqa: E402  (imports only click)
 
 main.add_command(tui)
+from bringup.cli_bench import instruments_clear  # noqa: E402  (imports only click)
+
+instruments.add_command(instruments_clear)
 
 if __name__ == "__main__":
     main()

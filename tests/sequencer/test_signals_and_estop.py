@@ -56,7 +56,7 @@ def test_estop_from_another_process_turns_the_bench_off_under_a_running_run(benc
             estop = subprocess.run([BRINGUP, "estop", "--station", str(bench.station)],
                                    capture_output=True, text=True, timeout=60)
             assert estop.returncode == 0, estop.stdout + estop.stderr
-            assert estop.stdout.count(": OFF") == 3  # the clock and both supplies
+            assert estop.stdout.count(": OFF") == 4  # the clock, both supplies and the forcer (parked)
 
     report = bench.run(LONG_WAIT, on_event=on_event)
     assert outputs_on(bench.lab) == []
