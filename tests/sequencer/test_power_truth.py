@@ -164,7 +164,9 @@ def test_instruments_check_says_the_bench_is_live_after_a_killed_run(bench: Benc
 
     spec = load_station(bench.station)
     with Station.open(spec) as station:  # a run that dies here leaves every rail up
-        PowerController(station.rails, spec.power_on_order).power_on()
+        power = PowerController(station.rails, spec.power_on_order)
+        power.power_on()
+        power.close()  # the monitor ends with the process; the outputs stay on
     assert outputs_on(bench.lab)
     result = CliRunner().invoke(main, ["instruments", "check", "--station", str(bench.station)])
     assert result.exit_code != 0
