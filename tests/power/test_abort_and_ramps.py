@@ -161,3 +161,45 @@ def test_a_trip_noted_as_the_last_step_returns_ends_the_run_as_error() -> None:
     assert reports[0].status == RunStatus.ERROR, reports[0].reason
     assert "rail monitor tripped: VDD_A: over-current" in reports[0].reason
     assert bench.outputs_on() == []
+
+
+class _LoggedControl(RunControl):
+    """Notes in the bench's command log when the run is told of a fault."""
+
+    def __init__(self, bench: FakeBench) -> None:
+        super().__init__()
+        self.bench = bench
+
+    def fault(self, reason: str) -> None:
+        self.bench.log.add("control", "fault", reason)
+        super().fault(reason)
+
+
+def test_a_silent_supply_is_reported_to_the_run_before_the_power_down_retries_it() -> None:
+    bench = fake_bench()
+    control = _LoggedControl(bench)
+    events: list[RunEvent] = []
+    body = POWER_ON_ONLY + "  - step: wait\n    seconds: 60\n"
+    thread, reports = _in_background(_sequencer(bench, body, control, publish=events.append))
+    wait_until(lambda: any(isinstance(e, StepStarted) and e.kind == "wait" for e in events), timeout=10,
+               what="the run to wait with the chip powered")
+    mark = bench.log.index()
+    bench.channels["VDD_C"].silent = True
+    thread.join(30)
+    entries = bench.log.since(mark)
+    fault_at = next(i for i, (who, what, _) in enumerate(entries) if who == "control")
+    first_off = next(i for i, (_, what, value) in enumerate(entries) if what == "set_output" and value is False)
+    assert fault_at < first_off, "the monitor powered down before it told the run"
+    assert reports[0].status == RunStatus.ERROR
+    assert "VDD_C: supply psu stopped answering" in reports[0].reason
+
+
+def test_a_station_without_a_console_says_the_chip_identity_is_not_checked() -> None:
+    from bringup.events import Log
+
+    bench = fake_bench()
+    events: list[RunEvent] = []
+    report = _sequencer(bench, POWER_ON_ONLY, RunControl(), publish=events.append)._run()
+    assert report.status == RunStatus.PASSED, report.reason
+    assert any(isinstance(e, Log) and "has no console: the chip's identity is not checked" in e.text
+               for e in events)
