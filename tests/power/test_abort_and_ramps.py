@@ -203,3 +203,34 @@ def test_a_station_without_a_console_says_the_chip_identity_is_not_checked() -> 
     assert report.status == RunStatus.PASSED, report.reason
     assert any(isinstance(e, Log) and "has no console: the chip's identity is not checked" in e.text
                for e in events)
+
+
+def test_a_step_that_fails_because_of_an_abort_is_recorded_as_the_abort_with_the_failure_as_consequence() -> None:
+    from bringup.events import StepFinished
+
+    bench = fake_bench()
+    control = RunControl()
+    channel = bench.channels["VDD_A"]
+    events: list[RunEvent] = []
+
+    def abort_then_fail() -> None:
+        if threading.current_thread().name == "sequencer-test":
+            control.abort("interrupted by Ctrl-C (SIGINT)")
+            raise TimeoutError("VDD_A: no answer while the chip lost power")
+
+    def publish(event: RunEvent) -> None:
+        events.append(event)
+        if isinstance(event, StepStarted) and event.kind == "measure":
+            channel.on_measure_voltage = abort_then_fail
+
+    body = "  - step: power_on\n  - step: measure\n    rail: VDD_A\n    quantity: voltage\n"
+    sequencer = _sequencer(bench, body, control, publish=publish)
+    reports: list[RunReport] = []
+    thread = threading.Thread(target=lambda: reports.append(sequencer._run()), name="sequencer-test")
+    thread.start()
+    thread.join(30)
+    assert (reports[0].status, reports[0].reason) == (RunStatus.ABORTED, "interrupted by Ctrl-C (SIGINT)")
+    step = next(e for e in events if isinstance(e, StepFinished) and e.index == 1)
+    assert step.status == "aborted"
+    assert step.message == ("interrupted by Ctrl-C (SIGINT) (the step then ended: TimeoutError: VDD_A: no "
+                            "answer while the chip lost power)")
