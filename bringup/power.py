@@ -131,9 +131,11 @@ class PowerController:
         self._period = 1.0 / monitor_hz
         self._sleep = sleep
         self._state = PowerState.OFF
-        self._state_lock = threading.Lock()  # held only to read or move the state
-        self._gate = threading.Lock()  # held for one power-raising command at a time
-        self._down_lock = threading.Lock()  # one power-down at a time; never held by a ramp
+        # Re-entrant, all three: an abort from a signal handler runs on whichever thread the
+        # signal lands on, possibly one that is inside a ramp command; it must not deadlock.
+        self._state_lock = threading.RLock()  # held only to read or move the state
+        self._gate = threading.RLock()  # held for one power-raising command at a time
+        self._down_lock = threading.RLock()  # one power-down at a time; never held by a ramp
         self._halt = threading.Event()  # set by a latch or the end of the run: ramps wake on it
         self._closed = False
         self._halt_failures: list[str] | None = None
@@ -386,10 +388,8 @@ class PowerController:
         channel.set_current_limit(spec.current_limit_a)
         channel.set_over_voltage_protection(spec.abs_max_v)
         channel.set_over_current_protection(True)
-        with self._gate:
-            self._check_go()
-            channel.set_output(True)
-            self._setpoint[name] = 0.0
+        self._raise_power(lambda: channel.set_output(True), channel)
+        self._setpoint[name] = 0.0
         self._ramp(rail, spec.nominal_v)
         self._verify(rail, spec.nominal_v)
 
@@ -399,11 +399,19 @@ class PowerController:
         spec = rail.spec
         for level in self._levels(rail, self._setpoint[rail.name], target):
             previous = self._setpoint[rail.name]
-            with self._gate:
-                self._check_go()
-                rail.channel.set_voltage(level)
-                self._setpoint[rail.name] = level
+            self._raise_power(lambda level=level: rail.channel.set_voltage(level), rail.channel)
+            self._setpoint[rail.name] = level
             self._wait(abs(level - previous) / spec.ramp_rate_v_per_s)
+
+    def _raise_power(self, command: Callable[[], None], output: Any) -> None:
+        """Send one command that puts power on the chip, unless a latch forbids it. Should a halt
+        run on this very thread meanwhile (a signal handler), the output is switched off again."""
+        with self._gate:
+            self._check_go()
+            command()
+            if self._halt.is_set():
+                _try(lambda: output.set_output(False))
+                self._check_go()
 
     @staticmethod
     def _levels(rail: BoundRail, start: float, target: float) -> Iterator[float]:
@@ -438,10 +446,8 @@ class PowerController:
         source.set_output(False)
         source.set_frequency(spec.frequency_hz)
         source.set_amplitude(spec.amplitude_vpp)
-        with self._gate:
-            self._check_go()
-            source.set_output(True)
-            self._clock_running = True
+        self._raise_power(lambda: source.set_output(True), source)
+        self._clock_running = True
 
     # --------------------------------------------------------------------------- monitor
     def start_monitor(self) -> None:

@@ -234,3 +234,28 @@ def test_a_step_that_fails_because_of_an_abort_is_recorded_as_the_abort_with_the
     assert step.status == "aborted"
     assert step.message == ("interrupted by Ctrl-C (SIGINT) (the step then ended: TimeoutError: VDD_A: no "
                             "answer while the chip lost power)")
+
+
+def test_an_abort_from_a_signal_handler_on_the_ramping_thread_neither_deadlocks_nor_leaves_power_on() -> None:
+    bench = fake_bench()
+    power = PowerController(bench.station.rails, bench.spec.power_on_order)
+    channel = bench.channels["VDD_A"]
+    send = channel.set_output
+
+    def set_output_then_signal(on: bool) -> None:
+        if on:  # the handler runs on this thread after the latch was checked, before the command
+            power.halt("abort: interrupted by Ctrl-C (SIGINT)")
+        send(on)
+
+    channel.set_output = set_output_then_signal  # type: ignore[method-assign]
+    finished = threading.Event()
+
+    def power_on() -> None:
+        with pytest.raises(PowerHalted):
+            power.power_on()
+        finished.set()
+
+    threading.Thread(target=power_on, daemon=True).start()
+    assert finished.wait(10), "the power-on deadlocked on its own abort"
+    assert bench.outputs_on() == []
+    assert power.state is PowerState.ABORTED
