@@ -253,3 +253,30 @@ def test_a_resume_after_a_failed_continue_step_ends_failed(bench: Bench) -> None
 @pytest.fixture(autouse=True)
 def _audit_log_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.chdir(tmp_path)  # the audit log and any default lab.db land in the test's folder
+
+
+def test_a_vector_that_failed_before_the_resume_fails_its_step_after_it(bench: Bench) -> None:
+    from bringup.db.recorder import Recorder
+
+    text = ("name: vectors\nsteps:\n  - step: power_on\n  - step: run_vectors\n    suite: directed\n"
+            "    clock_mhz: 500\n  - step: power_off\n")
+    run_id = "deadfeed" + "0" * 24
+    engine = bench.engine()
+    with Recorder(engine) as recorder:
+        for event in (
+            RunStarted(run_id=run_id, chip_serial="SIM-0001", station_name="simlab", runbook_name="vectors",
+                       runbook_hash="v" * 64, runbook_text=text, pid=_dead_pid(), host=socket.gethostname()),
+            StepStarted(run_id=run_id, index=0, name="power_on", kind="power_on"),
+            StepFinished(run_id=run_id, index=0, status=StepStatus.PASSED),
+            StepStarted(run_id=run_id, index=1, name="run_vectors", kind="run_vectors"),
+            VectorResult(run_id=run_id, step_index=1, vector_name="alu", content_hash="a" * 64, passed=False,
+                         expected=(1,), actual=(3,), first_mismatch_addr=0x8000_0000, flipped_bits=2),
+        ):
+            recorder.handle(event)
+    engine.dispose()
+    report = _resume(bench, run_id)
+    assert report.status == RunStatus.FAILED, report.reason
+    assert [(i, status) for i, _, status in _steps(bench, run_id)] == [(0, "passed"), (1, "failed")]  # stop
+    with bench.engine().connect() as conn:
+        message = conn.execute(select(Step.message).where(Step.run_id == run_id, Step.index == 1)).scalar_one()
+    assert "1 vector(s) recorded before the resume failed" in message
