@@ -166,7 +166,7 @@ class PowerController:
         if self._state in LATCHED and target in LATCHED:
             return  # the first latch wins: a trip stays a trip when an abort follows
         if self._closed and target is PowerState.RAMPING:
-                raise PowerHalted(None, "refused: the run is over, nothing more is powered")
+            raise PowerHalted(None, "refused: the run is over, nothing more is powered")
         if target not in TRANSITIONS[self._state]:
             if self._state in LATCHED:
                 raise PowerHalted(None, f"refused: the power controller is {self._state} "
@@ -294,8 +294,11 @@ class PowerController:
     def report_power_downs(self) -> None:
         """Publish what the power-downs so far did (only now, with the outputs off, so a
         stalled bus never delays one)."""
-        while self._unreported:
-            reason, failures = self._unreported.pop(0)
+        while True:
+            try:
+                reason, failures = self._unreported.pop(0)
+            except IndexError:  # nothing (more) to say, or another thread said it
+                return
             if failures:
                 self._emit_log(f"powered down ({reason}); NOT OFF: {'; '.join(failures)}", "error")
             else:
