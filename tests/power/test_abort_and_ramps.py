@@ -172,6 +172,7 @@ class _LoggedControl(RunControl):
 
     def fault(self, reason: str) -> None:
         self.bench.log.add("control", "fault", reason)
+        self.bench.channels["VDD_C"].silent = False  # answers again: the power-down need not retry
         super().fault(reason)
 
 

@@ -29,7 +29,7 @@ VECTORS = """
 - step: run_vectors
   suite: random
   seed: 3
-  count: 200
+  count: 20
   length: 60
   clock_mhz: 500
 - step: power_off
