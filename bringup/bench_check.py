@@ -42,11 +42,12 @@ class CheckReport:
     instruments: list[InstrumentCheck] = field(default_factory=list)
     rails: list[RailCheck] = field(default_factory=list)
     console_reply: str | None = None
+    clock_on: bool | None = None  # None: no clock source, or it did not say
 
     @property
     def live(self) -> list[str]:
-        """Rails whose output is on: a chip is powered (a run is going, or one was killed)."""
-        return [r.name for r in self.rails if r.output_on]
+        """Outputs that are on: a chip is powered (a run is going, or one was killed)."""
+        return [r.name for r in self.rails if r.output_on] + (["clock"] if self.clock_on else [])
 
     @property
     def latched(self) -> list[str]:
@@ -70,6 +71,7 @@ def check_station(spec: StationSpec) -> CheckReport:
                 entry.identity = _identity(station.instruments[name])
             report.instruments.append(entry)
         report.rails = [_read_rail(station, name) for name in spec.power_on_order]
+        report.clock_on = _clock_on(station)
         report.console_reply = _console_reply(station)
     finally:
         station.close()
@@ -97,6 +99,15 @@ def _read_rail(station: Station, name: str) -> RailCheck:
     except Exception as exc:
         check.error = first_line(exc)
     return check
+
+
+def _clock_on(station: Station) -> bool | None:
+    clock = station.spec.clock
+    source = station.instruments.get(clock.source) if clock else None
+    try:
+        return bool(source.output_enabled()) if source is not None else None
+    except Exception:
+        return None
 
 
 def _console_reply(station: Station) -> str | None:

@@ -164,14 +164,15 @@ def test_instruments_check_says_the_bench_is_live_after_a_killed_run(bench: Benc
 
     spec = load_station(bench.station)
     with Station.open(spec) as station:  # a run that dies here leaves every rail up
-        power = PowerController(station.rails, spec.power_on_order)
+        power = PowerController(station.rails, spec.power_on_order,
+                                clock=(station.instruments[spec.clock.source], spec.clock))
         power.power_on()
         power.close()  # the monitor ends with the process; the outputs stay on
     assert outputs_on(bench.lab)
     result = CliRunner().invoke(main, ["instruments", "check", "--station", str(bench.station)])
     assert result.exit_code != 0
     assert "bench OK" not in result.output
-    assert "bench LIVE: VDD_CORE, VDD_SRAM, VDD_IO output(s) ON" in result.output
+    assert "bench LIVE: VDD_CORE, VDD_SRAM, VDD_IO, clock output(s) ON" in result.output
     assert f"bringup estop --station {bench.station}" in result.output
 
 
