@@ -17,7 +17,8 @@ The bus policy (every subscriber has a bounded queue and its own delivery thread
   spill list that the delivery thread drains, in order, after the queue. Nothing acknowledged
   is dropped; the cost is memory while the subscriber is stuck, and the run is ending.
 * **Rail samples are thinned** for a lossless subscriber: a :data:`THINNABLE` event that finds
-  its queue full is dropped (counted in ``dropped_total``) instead of waiting, so the rail
+  its queue full (or events spilled) is dropped (counted in ``dropped_total``) instead of
+  waiting or spilling, so the rail
   monitor never stalls on a slow database. A subscriber that has taken no event for
   ``full_timeout_s`` while samples find its queue full is overflowed too, so a stall is noticed
   even while the run publishes nothing else (a long wait step).
@@ -293,16 +294,16 @@ class Subscription:
                 self._count_drop()
 
     def _offer_lossless(self, item: object) -> None:
-        with self._lock:
-            if self._spill:  # events wait in the spill: later ones queue behind them, in order
-                self._spill_item(item)
-                return
         if isinstance(item, THINNABLE):
-            if not self._try_put(item):
+            if self._spill or not self._try_put(item):
                 self.dropped_total += 1  # a rail sample is thinned rather than waited for
                 if time.monotonic() - self._last_progress > self.full_timeout_s:
                     self._overflow()  # stuck even while the run publishes nothing else
             return
+        with self._lock:
+            if self._spill:  # events wait in the spill: later ones queue behind them, in order
+                self._spill_item(item)
+                return
         if self.overflowed:
             if not self._try_put(item):
                 with self._lock:
