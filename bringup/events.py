@@ -13,15 +13,15 @@ The bus policy (every subscriber has a bounded queue and its own delivery thread
   for at most the subscription's ``full_timeout_s``. When the queue stays full that long, the
   subscription is *overflowed*: its ``on_overflow`` callback is called once (the API wires it
   to fault the run, which then powers down) and, from then on, ``publish`` never waits for it
-  again: the event that could not enter the queue, and every later one, go to an unbounded
-  spill list that the delivery thread drains, in order, after the queue. Nothing acknowledged
-  is dropped; the cost is memory while the subscriber is stuck, and the run is ending.
+  again: the event that could not enter the queue goes to an unbounded spill list, and every
+  later one goes behind it without waiting (into the spill while it holds anything, else into
+  the queue if there is room). The delivery thread drains the queue, then the spill, in order.
+  Nothing is dropped; the cost is memory while the subscriber is stuck, and the run is ending.
 * **Rail samples are thinned** for a lossless subscriber: a :data:`THINNABLE` event that finds
   its queue full (or events spilled) is dropped (counted in ``dropped_total``) instead of
-  waiting or spilling, so the rail
-  monitor never stalls on a slow database. A subscriber that has taken no event for
-  ``full_timeout_s`` while samples find its queue full is overflowed too, so a stall is noticed
-  even while the run publishes nothing else (a long wait step).
+  waiting or spilling, so the rail monitor never stalls on a slow database. A subscriber that
+  has taken no event for ``full_timeout_s`` while samples find its queue full is overflowed
+  too, so a stall is noticed even while the run publishes nothing else (a long wait step).
 
 Whatever powers the chip down publishes nothing before the outputs are off (bringup/power.py),
 so a stuck subscriber can delay a record, never a power-down.
