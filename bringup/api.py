@@ -24,7 +24,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bringup.events import EventBus, RunEvent, new_run_id
+from bringup.events import EventBus, RunEvent, StepStatus, new_run_id
 from bringup.lease import StationLease, refuse_if_recorded_running
 from bringup.messages import first_line
 from bringup.process_guard import guard_run
@@ -99,7 +99,7 @@ def resume_run(
 ) -> RunReport:
     """Continue an interrupted run after its last completed step, without repeating anything."""
     from bringup.db.engine import make_engine
-    from bringup.db.queries import run_recipe
+    from bringup.db.queries import recorded_verdicts, run_recipe
     from bringup.db.recorder import last_completed_step, mark_stale_runs, recorded_vector_keys
 
     spec = station if isinstance(station, StationSpec) else load_station(station)
@@ -116,7 +116,10 @@ def resume_run(
         loaded = parse_runbook(recipe.runbook_text, f"run {run_id} runbook {recipe.runbook_name}", spec,
                                suites=library.names())
         last = last_completed_step(engine, run_id)
-        point = ResumePoint(-1 if last is None else last, frozenset(recorded_vector_keys(engine, run_id)))
+        steps, failed_vectors = recorded_verdicts(engine, run_id)  # the verdict counts them all
+        point = ResumePoint(-1 if last is None else last, frozenset(recorded_vector_keys(engine, run_id)),
+                            step_verdicts={index: StepStatus(status) for index, status in steps.items()},
+                            failed_vectors=frozenset(failed_vectors))
     except BaseException:
         engine.dispose()
         raise
@@ -157,7 +160,9 @@ def _execute(
         recorder = stack.enter_context(
             Recorder(engine, on_failure=lambda why: stop_run(f"recording stopped: {why}"))
         )
-        recorder.attach(bus)
+        # A database that cannot keep up: after the bus's bounded wait the run is faulted (and
+        # powered down at once) instead of waiting on it; nothing queued is dropped.
+        recorder.attach(bus).on_overflow = lambda why: stop_run(f"recording stalled: {why}")
         for watcher in watchers:
             bus.subscribe(watcher, name=getattr(watcher, "__name__", "watcher"))
         watchdog.wait_ready()  # nothing is powered until a kill -9 would be covered

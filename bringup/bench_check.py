@@ -1,7 +1,10 @@
-"""`bringup instruments check`: open every instrument of a station and say hello.
+"""`bringup instruments check`: open every instrument of a station and say hello; and
+`bringup instruments clear`: clear latched over-voltage/over-current protection.
 
-It only reads: identities, output states, rail readbacks, and whether the console answers a
-line. It never changes a setting, so it is safe to run against a bench with a chip powered.
+The check only reads: identities, output states, protection latches, rail readbacks, and
+whether the console answers a line. It never changes a setting, so it is safe to run against a
+bench with a chip powered — and it says so when one is (a killed run leaves the rails up): the
+bench is then not OK, and the way to make it safe is `bringup estop`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class RailCheck:
     output_on: bool | None = None
     volts: float | None = None
     amps: float | None = None
+    protection: str | None = None  # 'OVP' or 'OCP' while latched
     error: str | None = None
 
 
@@ -38,10 +42,21 @@ class CheckReport:
     instruments: list[InstrumentCheck] = field(default_factory=list)
     rails: list[RailCheck] = field(default_factory=list)
     console_reply: str | None = None
+    clock_on: bool | None = None  # None: no clock source, or it did not say
+
+    @property
+    def live(self) -> list[str]:
+        """Outputs that are on: a chip is powered (a run is going, or one was killed)."""
+        return [r.name for r in self.rails if r.output_on] + (["clock"] if self.clock_on else [])
+
+    @property
+    def latched(self) -> list[str]:
+        return [f"{r.name} {r.protection}" for r in self.rails if r.protection]
 
     @property
     def ok(self) -> bool:
-        return not any(i.error for i in self.instruments) and not any(r.error for r in self.rails)
+        broken = any(i.error for i in self.instruments) or any(r.error for r in self.rails)
+        return not broken and not self.live and not self.latched
 
 
 def check_station(spec: StationSpec) -> CheckReport:
@@ -56,6 +71,7 @@ def check_station(spec: StationSpec) -> CheckReport:
                 entry.identity = _identity(station.instruments[name])
             report.instruments.append(entry)
         report.rails = [_read_rail(station, name) for name in spec.power_on_order]
+        report.clock_on = _clock_on(station)
         report.console_reply = _console_reply(station)
     finally:
         station.close()
@@ -77,11 +93,21 @@ def _read_rail(station: Station, name: str) -> RailCheck:
         return check
     try:
         check.output_on = bound.channel.output_enabled()
+        check.protection = bound.channel.protection_tripped()
         check.volts = bound.channel.measure_voltage()
         check.amps = bound.channel.measure_current()
     except Exception as exc:
         check.error = first_line(exc)
     return check
+
+
+def _clock_on(station: Station) -> bool | None:
+    clock = station.spec.clock
+    source = station.instruments.get(clock.source) if clock else None
+    try:
+        return bool(source.output_enabled()) if source is not None else None
+    except Exception:
+        return None
 
 
 def _console_reply(station: Station) -> str | None:
@@ -97,7 +123,33 @@ def _console_reply(station: Station) -> str | None:
     return found.match.group(0).strip()
 
 
-def print_report(report: CheckReport) -> None:
+def clear_protection(spec: StationSpec) -> list[tuple[str, str]]:
+    """Clear every latched OVP/OCP of the station's rails (output left off); returns
+    (rail, what was cleared). Raises if a latch does not clear."""
+    cleared = []
+    with Station.open(spec) as station:
+        for name in spec.power_on_order:
+            channel = station.rails[name].channel
+            latched = channel.protection_tripped()
+            if not latched:
+                continue
+            channel.set_output(False)
+            channel.clear_protection()
+            still = channel.protection_tripped()
+            if still:
+                raise RuntimeError(f"{name}: {still} still latched after clearing — check the supply")
+            cleared.append((name, latched))
+    return cleared
+
+
+def latched_protection(spec: StationSpec) -> list[tuple[str, str]]:
+    """(rail, 'OVP'/'OCP') for every latched protection; reads only."""
+    with Station.open(spec) as station:
+        found = [(name, station.rails[name].channel.protection_tripped()) for name in spec.power_on_order]
+    return [(name, what) for name, what in found if what]
+
+
+def print_report(report: CheckReport, station_path: str = "<station file>") -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -110,18 +162,31 @@ def print_report(report: CheckReport) -> None:
         table.add_row(inst.name, inst.driver, inst.address, answer)
     out.print(table)
     rails = Table(title="rails (readback)", title_justify="left")
-    for column in ("rail", "output", "volts", "amps"):
+    for column in ("rail", "output", "volts", "amps", "protection"):
         rails.add_column(column)
     for rail in report.rails:
         if rail.error:
-            rails.add_row(rail.name, f"[red]FAILED: {rail.error}[/red]", "", "")
+            rails.add_row(rail.name, f"[red]FAILED: {rail.error}[/red]", "", "", "")
         else:
-            state = "on" if rail.output_on else "off"
-            rails.add_row(rail.name, state, f"{rail.volts:.4f} V", f"{rail.amps:.4f} A")
+            state = "[red]ON[/red]" if rail.output_on else "off"
+            latch = f"[red]{rail.protection} latched[/red]" if rail.protection else "-"
+            rails.add_row(rail.name, state, f"{rail.volts:.4f} V", f"{rail.amps:.4f} A", latch)
     out.print(rails)
     if report.console_reply is None:
         out.print("console: no answer within 1 s (the chip is probably not powered yet)")
     else:
         out.print(f"console: answered {report.console_reply!r}")
     failed = [i.name for i in report.instruments if i.error] + [r.name for r in report.rails if r.error]
-    out.print("[green]bench OK[/green]" if report.ok else f"[red]bench NOT OK: {', '.join(failed)}[/red]")
+    if report.live:
+        out.print(f"[red]bench LIVE: {', '.join(report.live)} output(s) ON — a chip is powered. If no "
+                  f"run is going, make it safe with: bringup estop --station {station_path}[/red]",
+                  soft_wrap=True)
+    if report.latched:
+        out.print(f"[red]protection latched: {', '.join(report.latched)} — find the cause, then: "
+                  f"bringup instruments clear --station {station_path}[/red]", soft_wrap=True)
+    if report.ok:
+        out.print("[green]bench OK[/green]")
+    elif failed:
+        out.print(f"[red]bench NOT OK: {', '.join(failed)}[/red]")
+    else:
+        out.print("[red]bench NOT OK[/red]")

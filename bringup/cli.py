@@ -113,7 +113,7 @@ def instruments_check(station_path: str) -> None:
     from bringup.station import load_station
 
     report = check_station(load_station(station_path))
-    print_report(report)
+    print_report(report, station_path)
     sys.exit(0 if report.ok else 1)
 
 
@@ -516,6 +516,9 @@ from bringup.cli_report import export, report  # noqa: E402  (imports only click
 
 main.add_command(report)
 main.add_command(export)
+from bringup.cli_bench import instruments_clear  # noqa: E402  (imports only click)
+
+instruments.add_command(instruments_clear)
 
 if __name__ == "__main__":
     main()

@@ -1,11 +1,14 @@
-"""`bringup estop`: every output of a station off, now, from any process.
+"""`bringup estop`: every output of a station off, now, from any process; the forcer parked.
 
 It opens its own connection to each supply and clock source (instruments accept several), so
-it works while a run holds the bench, and it keeps going past an instrument that fails.
+it works while a run holds the bench, and it keeps going past an instrument that fails. The
+clock goes first, then the supplies; the thermal forcer is parked last (ambient set point,
+flow off, head up, as the station file's `forcer:` section says).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bringup.messages import first_line
@@ -24,7 +27,9 @@ def emergency_stop(spec: StationSpec, *, timeout_s: float = 2.0) -> list[EstopRe
     from instruments.registry import open_driver
 
     results = []
-    for role, action in (("clock_source", _clock_off), ("power_supply", _supply_off)):
+    order = (("clock_source", _clock_off), ("power_supply", _supply_off),
+             ("thermal_forcer", _forcer_park(spec)))
+    for role, action in order:
         for name in spec.instruments_with_role(role):
             inst = spec.instruments[name]
             try:
@@ -47,6 +52,18 @@ def _supply_off(supply: object) -> str:
     if still_on:
         raise RuntimeError(f"outputs {still_on} still read ON after all-off")
     return "all outputs off (verified)"
+
+
+def _forcer_park(spec: StationSpec) -> Callable[[object], str]:
+    def park(forcer: object) -> str:
+        from bringup.thermal import describe_park, park_forcer
+
+        failures = park_forcer(forcer, spec.forcer)
+        if failures:
+            raise RuntimeError("; ".join(failures))
+        return f"parked ({describe_park(spec.forcer)})"
+
+    return park
 
 
 def _clock_off(clock: object) -> str:

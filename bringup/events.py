@@ -4,15 +4,32 @@ Events are the only output of a run. Each is a frozen, slotted dataclass that ca
 id and a wall-clock timestamp (``ts``, seconds since the Unix epoch, UTC) so that every
 subscriber -- the recorder, the live TUI, a progress bar -- sees the same facts.
 
-The bus never lets an ordinary subscriber slow the publisher down: each subscriber gets a
-bounded queue and its own delivery thread, and when its queue is full the event is dropped and
-the subscriber later receives a :class:`Dropped` notice with the count, at the place in the
-stream where the gap is. A *lossless* subscriber (the recorder) is different: ``publish`` waits
-while its queue is full, so it applies back-pressure instead of losing anything.
+The bus policy (every subscriber has a bounded queue and its own delivery thread):
+
+* **Lossy** subscribers (screens, progress views): when the queue is full the event is dropped
+  and the subscriber later receives a :class:`Dropped` notice with the count, at the place in
+  the stream where the gap is. ``publish`` never waits for them.
+* **Lossless** subscribers (the recorder): ``publish`` waits for room -- back-pressure -- but
+  for at most the subscription's ``full_timeout_s``. When the queue stays full that long, the
+  subscription is *overflowed*: its ``on_overflow`` callback is called once (the API wires it
+  to fault the run, which then powers down) and, from then on, ``publish`` never waits for it
+  again: the event that could not enter the queue goes to an unbounded spill list, and every
+  later one goes behind it without waiting (into the spill while it holds anything, else into
+  the queue if there is room). The delivery thread drains the queue, then the spill, in order.
+  Nothing is dropped; the cost is memory while the subscriber is stuck, and the run is ending.
+* **Rail samples are thinned** for a lossless subscriber: a :data:`THINNABLE` event that finds
+  its queue full (or events spilled) is dropped (counted in ``dropped_total``) instead of
+  waiting or spilling, so the rail monitor never stalls on a slow database. A subscriber that
+  has taken no event for ``full_timeout_s`` while samples find its queue full is overflowed
+  too, so a stall is noticed even while the run publishes nothing else (a long wait step).
+
+Whatever powers the chip down publishes nothing before the outputs are off (bringup/power.py),
+so a stuck subscriber can delay a record, never a power-down.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import queue
@@ -228,6 +245,8 @@ class Dropped:
 
 
 Event = RunEvent | Dropped
+# Events a lossless subscriber may miss rather than slow the publisher: the rail monitor's.
+THINNABLE = (RailSample,)
 Handler = Callable[[Event], None]
 
 
@@ -236,25 +255,34 @@ class BusClosedError(RuntimeError):
 
 
 _STOP = object()
+_WAKE = object()  # tells the delivery thread to look at the spill list
+DEFAULT_FULL_TIMEOUT_S = 5.0
 
 
 class Subscription:
-    """One subscriber: its bounded queue, its delivery thread and its drop accounting."""
+    """One subscriber: its bounded queue, its delivery thread and its drop/overflow accounting."""
 
-    def __init__(self, handler: Handler, name: str, maxsize: int, lossless: bool) -> None:
+    def __init__(self, handler: Handler, name: str, maxsize: int, lossless: bool,
+                 full_timeout_s: float = DEFAULT_FULL_TIMEOUT_S,
+                 on_overflow: Callable[[str], None] | None = None) -> None:
         self.handler = handler
         self.name = name
         self.lossless = lossless
+        self.full_timeout_s = full_timeout_s
+        self.on_overflow = on_overflow
         self.dropped_total = 0
+        self.overflowed = False
         self._queue: queue.Queue[object] = queue.Queue(maxsize)
+        self._spill: collections.deque[object] = collections.deque()
         self._unreported_drops = 0
+        self._last_progress = time.monotonic()  # when the subscriber last took an event
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._deliver, name=f"bus-{name}", daemon=True)
         self._thread.start()
 
     def offer(self, event: RunEvent) -> None:
         if self.lossless:
-            self._queue.put(event)  # back-pressure: wait for room, never drop
+            self._offer_lossless(event)
             return
         with self._lock:
             # A pending drop count goes in first so the notice lands where the gap is.
@@ -264,6 +292,46 @@ class Subscription:
             self._unreported_drops = 0
             if not self._try_put(event):
                 self._count_drop()
+
+    def _offer_lossless(self, item: object) -> None:
+        if isinstance(item, THINNABLE):
+            if self._spill or not self._try_put(item):
+                self.dropped_total += 1  # a rail sample is thinned rather than waited for
+                if time.monotonic() - self._last_progress > self.full_timeout_s:
+                    self._overflow()  # stuck even while the run publishes nothing else
+            return
+        with self._lock:
+            if self._spill:  # events wait in the spill: later ones queue behind them, in order
+                self._spill_item(item)
+                return
+        if self.overflowed:
+            if not self._try_put(item):
+                with self._lock:
+                    self._spill_item(item)
+            return
+        try:
+            self._queue.put(item, timeout=self.full_timeout_s)  # back-pressure, bounded
+        except queue.Full:
+            with self._lock:
+                self._spill_item(item)
+            self._overflow()
+
+    def _spill_item(self, item: object) -> None:
+        self._spill.append(item)
+        self._try_put(_WAKE)  # a delivery thread asleep on an empty queue looks at the spill
+
+    def _overflow(self) -> None:
+        if self.overflowed:
+            return
+        self.overflowed = True
+        why = (f"subscriber {self.name!r} took no event for {self.full_timeout_s:g} s "
+               f"({self._queue.maxsize} queued)")
+        log.error("event bus: %s; later events wait in memory", why)
+        if self.on_overflow is not None:
+            try:
+                self.on_overflow(why)
+            except Exception:
+                log.exception("overflow callback of subscriber %r failed", self.name)
 
     def _try_put(self, item: object) -> bool:
         try:
@@ -277,17 +345,37 @@ class Subscription:
         self.dropped_total += 1
 
     def stop(self, timeout: float | None) -> None:
-        """Deliver everything queued (and a final drop notice), then end the thread."""
+        """Deliver everything queued (and a final drop notice), then end the thread.
+
+        Never waits longer than `timeout` for room in the queue: the stop marker goes behind
+        whatever is queued or spilled, and the thread is joined for at most `timeout`.
+        """
         with self._lock:
             if self._unreported_drops:
-                self._queue.put(Dropped(count=self._unreported_drops))
+                self._spill_or_put(Dropped(count=self._unreported_drops))
                 self._unreported_drops = 0
-        self._queue.put(_STOP)
+            self._spill_or_put(_STOP)
         self._thread.join(timeout)
+
+    def _spill_or_put(self, item: object) -> None:
+        if self._spill or not self._try_put(item):
+            self._spill_item(item)
+
+    def _next(self) -> object:
+        try:
+            return self._queue.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if self._spill:
+                return self._spill.popleft()
+        return self._queue.get()
 
     def _deliver(self) -> None:
         while True:
-            item = self._queue.get()
+            item = self._next()
+            if item is _WAKE:
+                continue
             if item is _STOP:
                 return
             try:
@@ -295,6 +383,7 @@ class Subscription:
             except Exception:
                 # One faulty subscriber must not stop the run or the other subscribers.
                 log.exception("event subscriber %r failed on %r", self.name, item)
+            self._last_progress = time.monotonic()
 
 
 class EventBus:
@@ -306,12 +395,14 @@ class EventBus:
         self._closed = False
 
     def subscribe(
-        self, handler: Handler, *, name: str = "", maxsize: int = 10_000, lossless: bool = False
+        self, handler: Handler, *, name: str = "", maxsize: int = 10_000, lossless: bool = False,
+        full_timeout_s: float = DEFAULT_FULL_TIMEOUT_S, on_overflow: Callable[[str], None] | None = None,
     ) -> Subscription:
         """Deliver every later event to ``handler`` on a dedicated thread.
 
         A lossy subscriber whose queue (``maxsize`` events) is full misses events and is told
-        with a :class:`Dropped` notice; a ``lossless`` one makes ``publish`` wait instead.
+        with a :class:`Dropped` notice; a ``lossless`` one makes ``publish`` wait instead, for
+        at most ``full_timeout_s``, then calls ``on_overflow`` (see the module's bus policy).
         """
         if maxsize <= 0:
             raise ValueError(f"subscriber {name!r}: maxsize must be positive, got {maxsize}")
@@ -319,7 +410,8 @@ class EventBus:
             if self._closed:
                 raise BusClosedError("cannot subscribe: the event bus is closed")
             sub = Subscription(
-                handler, name or getattr(handler, "__qualname__", "subscriber"), maxsize, lossless
+                handler, name or getattr(handler, "__qualname__", "subscriber"), maxsize, lossless,
+                full_timeout_s, on_overflow,
             )
             self._subscriptions = (*self._subscriptions, sub)
         return sub

@@ -110,6 +110,24 @@ class ClockSpec(_Strict):
     amplitude_vpp: float = Field(gt=0)
 
 
+class ForcerSpec(_Strict):
+    """Where the thermal forcer parks at the end of every run and on estop, and its air limits."""
+
+    park_c: float = 25.0
+    park_flow_off: bool = True
+    park_head_up: bool = True
+    low_c: float = -60.0
+    high_c: float = 150.0
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> ForcerSpec:
+        if self.low_c >= self.high_c:
+            raise ValueError(f"low_c {self.low_c} °C is not below high_c {self.high_c} °C — swap them")
+        if not self.low_c <= self.park_c <= self.high_c:
+            raise ValueError(f"park_c {self.park_c} °C is outside low_c..high_c — park at ambient")
+        return self
+
+
 class StationSpec(_Strict):
     name: str
     visa_backend: str = "@py"
@@ -117,6 +135,7 @@ class StationSpec(_Strict):
     rails: dict[str, RailSpec]
     power_on_order: list[str]
     clock: ClockSpec | None = None
+    forcer: ForcerSpec = ForcerSpec()
     core_rail: str | None = None  # the rail whose volts condition results; default: first powered
 
     @property

@@ -12,3 +12,10 @@ def outputs_on(lab: SimLab) -> list[str]:
     if lab.physics.refclk.output:
         on.append("refclk")
     return on
+
+
+def forcer_state(lab: SimLab) -> dict[str, object]:
+    """The simulated forcer's selected set point, flow, head and air limits."""
+    forcer = lab.servers["forcer"].instrument
+    return {"setpoint_c": forcer.setpoints[forcer.selected], "flow_on": forcer.flow_on,
+            "head_down": forcer.head_down, "limits_c": (forcer.lower_c, forcer.upper_c)}

@@ -16,6 +16,7 @@ from bringup.events import (
     EventBus,
     Log,
     Measurement,
+    RailSample,
     RunFinished,
     RunStatus,
 )
@@ -148,3 +149,34 @@ def test_close_delivers_what_is_queued_and_then_refuses_events():
     assert len(slow.received) == 50
     with pytest.raises(BusClosedError, match="closed"):
         bus.publish(log_event(51))
+
+
+def test_a_lossless_subscriber_stuck_past_its_timeout_is_overflowed_once_and_loses_nothing():
+    recorder = GatedSubscriber()
+    overflows: list[str] = []
+    bus = EventBus()
+    sub = bus.subscribe(recorder, name="recorder", maxsize=2, lossless=True, full_timeout_s=0.2,
+                        on_overflow=overflows.append)
+    publisher = threading.Thread(target=lambda: [bus.publish(log_event(i)) for i in range(50)])
+    publisher.start()
+    publisher.join(10)
+    # publish waited once, for the bounded time, then never again: the rest waits in memory.
+    assert not publisher.is_alive(), "publish still waits on a stuck lossless subscriber"
+    assert sub.overflowed and len(overflows) == 1 and "'recorder' took no event for 0.2 s" in overflows[0]
+    recorder.gate.set()
+    bus.close()
+    assert recorder.texts() == [str(i) for i in range(50)]
+
+
+def test_rail_samples_are_thinned_for_a_stuck_lossless_subscriber_instead_of_waited_for():
+    recorder = GatedSubscriber()
+    bus = EventBus()
+    sub = bus.subscribe(recorder, name="recorder", maxsize=2, lossless=True, full_timeout_s=60)
+    publisher = threading.Thread(target=lambda: [
+        bus.publish(RailSample(run_id="r", rail="VDD", volts=0.8, amps=0.1)) for _ in range(20)])
+    publisher.start()
+    publisher.join(10)
+    assert not publisher.is_alive(), "a rail sample waited on a stuck subscriber"
+    assert sub.dropped_total >= 17 and not sub.overflowed
+    recorder.gate.set()
+    bus.close()

@@ -635,3 +635,14 @@ def lot_corner_yield(engine: Engine, lot: str) -> list[CornerYield]:
     )
     with engine.connect() as conn:
         return [CornerYield(*row) for row in conn.execute(stmt)]
+def recorded_verdicts(engine: Engine, run_id: str) -> tuple[dict[int, str], set[tuple[int, str, int]]]:
+    """What a run recorded before it died: each step's status by index, and the keys (step
+    index, vector content hash, repeat) of its failed vector results. A resume counts both."""
+    with engine.connect() as conn:
+        steps = dict(conn.execute(select(Step.index, Step.status).where(Step.run_id == run_id)).all())
+        failed = conn.execute(
+            select(VR.step_index, Vector.content_hash, VR.repeat)
+            .join(Vector, Vector.id == VR.vector_id)
+            .where(VR.run_id == run_id, VR.passed == false())
+        ).all()
+    return steps, {(index, content_hash, repeat) for index, content_hash, repeat in failed}

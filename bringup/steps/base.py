@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bringup.dut.base import Dut
     from bringup.power import PowerController
     from bringup.station import Station
+    from bringup.thermal import ThermalController
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,23 @@ class RunFault(Exception):
     """Something on the bench made going on unsafe (a rail trip): the rails are already down."""
 
 
+class ChipMismatch(RunFault):
+    """The chip on the bench names itself with another serial than the run was started for."""
+
+
+class ChipNotRunning(RuntimeError):
+    """A step needs the chip powered on every rail and clocked, and it is not."""
+
+
 class RunControl:
     """Pause, resume, stop and abort, requested from any thread and honoured at safe points.
 
     `abort` puts the bench in its safe state at once, from the caller's thread (the registered
-    `on_abort` callbacks, the power-down), then the run unwinds at its next check. `stop` only
-    asks the run to end after the current step, with the normal teardown.
+    `on_abort` callbacks, the power-down), then the run unwinds at its next check. `fault` (a
+    rail trip, a recorder that cannot keep up) does the same through `on_fault`. The reason is
+    set before any callback runs, so whatever fails afterwards (a chip that stops answering
+    because it was powered down) is read as the consequence, not the cause. `stop` only asks
+    the run to end after the current step, with the normal teardown.
     """
 
     def __init__(self) -> None:
@@ -55,6 +67,7 @@ class RunControl:
         self.abort_reason: str | None = None
         self.fault_reason: str | None = None
         self._on_abort: list[Callable[[str], Any]] = []
+        self._on_fault: list[Callable[[str], Any]] = []
 
     @property
     def paused(self) -> bool:
@@ -81,13 +94,21 @@ class RunControl:
 
     def fault(self, reason: str) -> None:
         """The bench failed under the run (the rail monitor tripped): end it as an error."""
-        self.fault_reason = self.fault_reason or reason
+        if self.fault_reason is None:
+            self.fault_reason = reason
+            for callback in list(self._on_fault):
+                callback(reason)
         self.resume()
 
     def on_abort(self, callback: Callable[[str], Any]) -> Callable[[], None]:
         """Call `callback(reason)` on abort; returns a function that forgets it again."""
         self._on_abort.append(callback)
         return lambda: self._on_abort.remove(callback)
+
+    def on_fault(self, callback: Callable[[str], Any]) -> Callable[[], None]:
+        """Call `callback(reason)` on a fault; returns a function that forgets it again."""
+        self._on_fault.append(callback)
+        return lambda: self._on_fault.remove(callback)
 
     @property
     def ending(self) -> bool:
@@ -131,9 +152,11 @@ class StepContext:
     vector_source: Any = None  # bringup.vectors suites, resolved by run_vectors
     step_index: int = 0
     core_rail: str | None = None
+    chip_serial: str = ""
     core_mhz: float | None = None
     temperature_c: float | None = None
     done_vectors: set[tuple[int, str, int]] = field(default_factory=set)
+    thermal: ThermalController | None = None
     _dut: Dut | None = None
 
     @property
@@ -142,12 +165,21 @@ class StepContext:
 
     @property
     def dut(self) -> Dut:
+        """The chip; only while every rail is up and the reference clock runs."""
+        self.require_running_chip()
         if self._dut is None:
             if self.dut_factory is None:
                 raise RuntimeError(f"station {self.station.spec.name} has no console to reach the chip "
                                    "— add the chip's UART (driver: serial_console) to the station file")
             self._dut = self.dut_factory()
         return self._dut
+
+    def require_running_chip(self) -> None:
+        if not self.power.clock_running:
+            up = ", ".join(self.power.powered) or "none"
+            raise ChipNotRunning(
+                f"the chip is not powered on every rail with its clock running (rails up: {up}) — "
+                "add a power_on step for every rail before a step that talks to the chip")
 
     def conditions(self) -> Conditions:
         volts = self.power.setpoint(self.core_rail) if self.core_rail else None

@@ -1,4 +1,8 @@
-"""set_temperature: forcer set point, window and soak; waits until at temperature or times out."""
+"""set_temperature: forcer set point, window and soak; waits until at temperature or times out.
+
+The forcer's limits go in before its first set point and it is parked at the end of the run
+(bringup/thermal.py); the wait wakes at once on abort.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,12 @@ class SetTemperatureStep(Step):
 
     def run(self, ctx: StepContext) -> StepOutcome:
         spec = self.spec
-        forcer = ctx.station.of_role("thermal_forcer")[0]
-        forcer.head_down()
-        forcer.set_flow(True)
-        forcer.set_window(spec.window_c)
-        forcer.set_soak(spec.soak_s)
-        forcer.set_temperature(spec.celsius)
-        forcer.check_errors()
+        thermal = ctx.thermal
+        if thermal is None:
+            raise RuntimeError(f"station {ctx.station.spec.name} has no thermal forcer — add one "
+                               "(driver: temptronic_ats) to the station file")
+        forcer = thermal.forcer
+        thermal.set_point(spec.celsius, window_c=spec.window_c, soak_s=spec.soak_s)
         deadline = time.monotonic() + spec.timeout_s
         while not forcer.at_temperature():
             if time.monotonic() >= deadline:

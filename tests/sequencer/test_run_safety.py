@@ -10,7 +10,7 @@ from simlab_state import outputs_on
 from sqlalchemy import func, select
 
 from bringup.db.models import MeasurementRow, RailSampleRow, Run, Step
-from bringup.events import RunStatus, StepStarted
+from bringup.events import Log, RailSample, RunStatus, StepStarted
 from bringup.runbook import load_runbook
 from bringup.steps.base import RunControl
 from bringup.yamlfile import ConfigErrors
@@ -169,23 +169,31 @@ def test_stop_finishes_the_current_step_then_tears_down(bench: Bench) -> None:
     assert outputs_on(bench.lab) == []
 
 
-def test_a_paused_run_waits_at_its_checkpoint_until_resumed(bench: Bench) -> None:
+def test_a_paused_run_holds_between_steps_with_the_chip_powered_until_resumed(bench: Bench) -> None:
     control = RunControl()
-    control.pause()
-    started: list[str] = []
+    events: list = []
 
     def on_event(event) -> None:
-        if isinstance(event, StepStarted):
-            started.append(event.kind)
+        events.append(event)
+        if isinstance(event, StepStarted) and event.kind == "wait":
+            control.pause()  # the wait lasts 1 s: the pause is in before the run reaches step 3
+
+    def samples_since_the_hold() -> int:
+        held = [i for i, e in enumerate(events) if isinstance(e, Log) and e.text.startswith("paused before step 3")]
+        return sum(isinstance(e, RailSample) for e in events[held[0]:]) if held else 0
 
     result = []
     thread = in_background(lambda: result.append(bench.run(
-        "- step: power_on\n- step: checkpoint\n- step: power_off", control=control, on_event=on_event)))
-    wait_until(lambda: control.paused and started == [], timeout=5, what="the paused run to hold")
+        "- step: power_on\n- step: wait\n  seconds: 1\n- step: checkpoint\n- step: power_off",
+        control=control, on_event=on_event)))
+    # The monitor keeps sampling the powered chip while the run holds: time passes, no step starts.
+    wait_until(lambda: samples_since_the_hold() >= 3 * 10, timeout=30, what="the run to hold for 10 samples")
+    assert [e.kind for e in events if isinstance(e, StepStarted)] == ["power_on", "wait"]
+    assert outputs_on(bench.lab)
     control.resume()
     thread.join(30)
-    assert result[0].status == RunStatus.PASSED
-    assert started == ["power_on", "checkpoint", "power_off"]
+    assert result[0].status == RunStatus.PASSED, result[0].reason
+    assert [e.kind for e in events if isinstance(e, StepStarted)] == ["power_on", "wait", "checkpoint", "power_off"]
 
 
 def test_a_scripted_run_with_steps_built_in_code(bench: Bench) -> None:

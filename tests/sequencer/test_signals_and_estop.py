@@ -61,10 +61,12 @@ def test_estop_from_another_process_turns_the_bench_off_under_a_running_run(benc
             estop_pids.append(estop.pid)
             out, err = estop.communicate(timeout=60)
             assert estop.returncode == 0, out + err
-            assert out.count(": OFF") == 3  # the clock and both supplies
+            assert out.count(": OFF") == 4  # the clock, both supplies and the forcer (parked)
 
     report = bench.run(LONG_WAIT, on_event=on_event)
     assert outputs_on(bench.lab) == []
     # The run holding the bench was told by the estop: it records the estop, not a chip fault.
     assert report.status == RunStatus.ABORTED
     assert report.reason == f"estop from host {socket.gethostname()} (pid {estop_pids[0]})"
+    with bench.engine().connect() as conn:
+        assert conn.execute(select(Run.status, Run.reason)).one() == ("aborted", report.reason)
