@@ -9,12 +9,17 @@ point of a run, so a runbook typo cannot drive the air past what the socket tole
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bringup.messages import first_line
 
 if TYPE_CHECKING:
     from bringup.station import ForcerSpec
+
+# How long a park keeps retrying a forcer that does not answer (as a power-down does a supply).
+PARK_RETRY_S = 5.0
 
 
 class ThermalController:
@@ -42,20 +47,41 @@ class ThermalController:
         return park_forcer(self.forcer, self.settings)
 
 
-def park_forcer(forcer: Any, settings: ForcerSpec) -> list[str]:
-    """Every park action is tried even when one fails; the failures come back as lines."""
+def park_forcer(forcer: Any, settings: ForcerSpec, *, retry_s: float = PARK_RETRY_S,
+                sleep: Callable[[float], None] = time.sleep) -> list[str]:
+    """Set point, flow off, head up, in that order; never raises. Returns what failed.
+
+    The order matters (a forcer refuses flow off while it still forces away from ambient), so a
+    pass stops at the first action that fails and the next pass starts there again: a forcer
+    that stops answering for a moment is retried, like a silent supply at power-down, until
+    `retry_s` has passed. Then every action left is tried once more and what failed is reported.
+    """
     actions = [("set point", lambda: forcer.set_temperature(settings.park_c))]
     if settings.park_flow_off:
         actions.append(("flow off", lambda: forcer.set_flow(False)))
     if settings.park_head_up:
         actions.append(("head up", lambda: forcer.head_up()))
+    deadline = time.monotonic() + retry_s
+    while actions and time.monotonic() < deadline:
+        what, action = actions[0]
+        if _attempt(action) is None:
+            actions.pop(0)
+        else:
+            sleep(0.2)
     failures = []
     for what, action in actions:
-        try:
-            action()
-        except Exception as exc:
-            failures.append(f"forcer {what}: {first_line(exc)}")
+        error = _attempt(action)
+        if error is not None:
+            failures.append(f"forcer {what}: {error}")
     return failures
+
+
+def _attempt(action: Callable[[], Any]) -> str | None:
+    try:
+        action()
+    except Exception as exc:
+        return first_line(exc)
+    return None
 
 
 def describe_park(settings: ForcerSpec) -> str:

@@ -126,7 +126,6 @@ def stop(child: subprocess.Popen) -> None:
 # What other pieces of issue 7 (other branches) fix: rows that depend on them check everything
 # else strictly, then xfail on this one check (strict=False: they pass once the fix is merged).
 NEEDS_S1_VERDICT = "needs S1's verdict fix: an abort during run_vectors is recorded as a chip error (defect 11)"
-NEEDS_S1_PARK = "needs forcer park (S1)"
 
 
 def expect_or_xfail(condition: bool, pending: str, detail: object = "") -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from matrix_faults import INJECTORS, PREPARE, SUBPROCESS_FAULTS, Injection, TcpProxy, forcer_parked
 from polling import wait_until
-from safety_bench import BRINGUP, NEEDS_S1_PARK, SafetyBench, stop
+from safety_bench import BRINGUP, SafetyBench, stop
 from simlab_state import outputs_on
 from sqlalchemy import func, select
 
@@ -66,10 +66,6 @@ class Expect:
     pending: str | None = None  # the fix on another branch the truthful record waits for
 
 
-NEEDS_S1_TRIP = "needs S1's verdict fix: a trip during run_vectors is recorded as the chip's DutTimeout (defect 16)"
-NEEDS_S1_ABORT = "needs S1's verdict fix: an abort during run_vectors is recorded as a chip error (defect 11)"
-NEEDS_S1_LATCH = ("needs S1's abort latch: an estop under a ramp is recorded as the ramp's PowerTrip, "
-                  "the abort waits for the power lock (defects 1, 11)")
 NEEDS_MONITOR_FIX = ("needs a fix in bringup/dut/monitor.py (no branch of issue 7 owns it): garbage in a reply "
                      "is recorded as a bare ValueError, not a DutError naming the chip")
 NEEDS_R_JOURNAL = "needs R's recorder fix: a database lost mid-run must leave the run's end recorded (defect 13)"
@@ -77,15 +73,15 @@ ABORTED_BY = {"SIGINT": r"interrupted by Ctrl-C \(SIGINT\)", "SIGTERM": r"termin
               "SIGHUP": r"terminal closed \(SIGHUP\)"}
 
 EXPECTED: dict[tuple[str, str], Expect] = {
-    ("supply silent", "vectors"): Expect("error", r"psu_io stopped answering", NEEDS_S1_TRIP),
+    ("supply silent", "vectors"): Expect("error", r"psu_io stopped answering"),
     ("supply silent", "ramp"): Expect("error", r"psu_io.*(timed out|did not answer|no answer)"),
     ("SCPI error", "vectors"): Expect("passed", r"every step passed"),  # met at power-down, retried
     ("SCPI error", "ramp"): Expect("error", r"psu_io.*-222.*Data out of range"),
     ("TCP dropped", "vectors"): Expect("passed", r"every step passed"),  # the driver reconnects
     ("TCP dropped", "ramp"): Expect("passed", r"every step passed"),
-    ("OCP trip", "vectors"): Expect("error", r"VDD_IO.*OCP tripped", NEEDS_S1_TRIP),
+    ("OCP trip", "vectors"): Expect("error", r"VDD_IO.*OCP tripped"),
     ("OCP trip", "ramp"): Expect("error", r"VDD_IO.*OCP tripped"),
-    ("latch-up", "vectors"): Expect("error", r"VDD_IO.*(OCP tripped|over-current)", NEEDS_S1_TRIP),
+    ("latch-up", "vectors"): Expect("error", r"VDD_IO.*(OCP tripped|over-current)"),
     ("latch-up", "ramp"): Expect("error", r"VDD_IO.*(OCP tripped|over-current)"),
     ("chip hang", "vectors"): Expect("error", r"DutTimeout: chip SIM-0001 did not answer"),
     ("chip hang", "ramp"): Expect("passed", r"every step passed"),  # an unpowered chip boots afresh
@@ -101,14 +97,12 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("database gone", "ramp"): Expect("error", r"recording stopped", NEEDS_R_JOURNAL),
     ("PostgreSQL unreachable", "vectors"): Expect("error", r"recording stopped", NEEDS_R_JOURNAL),
     ("PostgreSQL unreachable", "ramp"): Expect("error", r"recording stopped", NEEDS_R_JOURNAL),
-    **{(name, "vectors"): Expect("aborted", reason, NEEDS_S1_ABORT) for name, reason in ABORTED_BY.items()},
+    **{(name, "vectors"): Expect("aborted", reason) for name, reason in ABORTED_BY.items()},
     **{(name, "ramp"): Expect("aborted", reason) for name, reason in ABORTED_BY.items()},
     ("kill -9", "vectors"): Expect("interrupted", re.escape(DIED_REASON)),
     ("kill -9", "ramp"): Expect("interrupted", re.escape(DIED_REASON)),
-    ("estop from another process", "vectors"): Expect("aborted", r"estop from host \S+ \(pid \d+\)",
-                                                      NEEDS_S1_ABORT),
-    ("estop from another process", "ramp"): Expect("aborted", r"estop from host \S+ \(pid \d+\)",
-                                                   NEEDS_S1_LATCH),
+    ("estop from another process", "vectors"): Expect("aborted", r"estop from host \S+ \(pid \d+\)"),
+    ("estop from another process", "ramp"): Expect("aborted", r"estop from host \S+ \(pid \d+\)"),
     ("two runs on one bench", "vectors"): Expect("passed", r"every step passed"),
     ("two runs on one bench", "ramp"): Expect("passed", r"every step passed"),
 }
@@ -284,7 +278,7 @@ def _check_end_state(bench: SafetyBench, inj: Injection, expect: Expect, run_id:
     pending.check(recorded >= acknowledged, expect.pending,
                   f"{acknowledged} acknowledged vector results, {recorded} recorded")
     parked, forcer = forcer_parked(bench)
-    pending.check(parked, NEEDS_S1_PARK, f"forcer not parked: {forcer}")
+    pending.check(parked, None, f"forcer not parked: {forcer}")
     pending.settle()
 
 

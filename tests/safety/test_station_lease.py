@@ -65,7 +65,7 @@ def test_estop_works_while_a_lease_is_held(bench: SafetyBench) -> None:
         result = subprocess.run([BRINGUP, "estop", "--station", str(bench.station)],
                                 capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "run 2e91f092" in result.stdout and result.stdout.count(": OFF") == 3
+    assert "run 2e91f092" in result.stdout and result.stdout.count(": OFF") == 4
     assert outputs_on(bench.lab) == []
 
 

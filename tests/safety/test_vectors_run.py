@@ -42,7 +42,7 @@ def test_a_malformed_vector_is_one_line_exit_2_before_any_instrument_is_touched(
 
 
 def test_sigterm_during_the_vectors_ends_with_the_bench_off_exit_3(bench: SafetyBench) -> None:
-    generate(9, 40, 20, out_dir=bench.folder / "many")
+    generate(9, 400, 20, out_dir=bench.folder / "many")  # long enough to be mid-run
     child = _vectors_run(bench, bench.folder / "many" / "suite.yaml")
     try:
         wait_until(lambda: child.poll() is not None or (bench.run_row() and _vector_results(bench) >= 2),
