@@ -436,25 +436,35 @@ def _explain(problem: dict[str, Any], loc: Location, raw: Location, model: type)
         return f"unknown key '{loc[-1]}' in {_describe(loc[:-1])}", fix
     if kind == "missing":
         return f"missing key '{loc[-1]}'", f"add '{loc[-1]}:' here"
-    given = problem.get("input")
+    given = _short(problem.get("input"))
+    if kind == "finite_number":
+        return f"{dotted} must be a finite number, not {given}", f"write {dotted} as a number"
+    if kind in {"too_long", "too_short", "string_too_long", "string_too_short"}:
+        return f"{dotted}: {problem['msg'].lower()}", "shorten or complete it"
     if kind in {"float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"}:
         wanted = "a whole number" if kind.startswith("int") else "a number"
-        return f"{dotted} must be {wanted}, not {given!r}", f"write {dotted} as {wanted}"
+        return f"{dotted} must be {wanted}, not {given}", f"write {dotted} as {wanted}"
     if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
-        return f"{dotted} {problem['msg'].lower()}, got {given!r}", "correct the value"
+        return f"{dotted} {problem['msg'].lower()}, got {given}", "correct the value"
     if kind in {"dict_type", "model_type", "model_attributes_type"}:
         return f"{dotted} must be a mapping of keys to values", "indent its keys under it"
     if kind == "list_type":
         return f"{dotted} must be a list", "write it as [a, b] or as '- item' lines"
     if kind == "string_type":
-        return f"{dotted} must be text, not {given!r}", "quote the value"
+        return f"{dotted} must be text, not {given}", "quote the value"
     if kind in {"literal_error", "enum"}:
-        return f"{dotted} {problem['msg'].lower()}, got {given!r}", "use one of those"
+        return f"{dotted} {problem['msg'].lower()}, got {given}", "use one of those"
     if kind == "value_error":
         text = str(problem.get("ctx", {}).get("error", problem["msg"]))
         message, _, fix = text.partition(" — ")
         return message, fix
     return f"{dotted}: {problem['msg']}", "see the docs for the expected format"
+
+
+def _short(value: Any) -> str:
+    """A value as a message shows it: its repr, cut to fit one line."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 def _model_at(model: Any, loc: Location) -> Any:
