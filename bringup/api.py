@@ -28,7 +28,7 @@ from bringup.runbook import LoadedRunbook, load_runbook, parse_runbook
 from bringup.sequencer import ChipInfo, ResumePoint, RunReport, Sequencer
 from bringup.station import Station, StationSpec, load_station
 from bringup.steps.base import RunControl
-from bringup.vectors.library import VectorLibrary
+from bringup.vectors.library import VectorLibrary, check_suites
 from bringup.yamlfile import ConfigError
 
 if TYPE_CHECKING:
@@ -49,9 +49,10 @@ def _golden_cache() -> Any:
     return DirectoryCache()
 
 
-def vector_library(runbook_path: str | Path, extra: Sequence[str | Path] = ()) -> VectorLibrary:
-    """Suites live in `vectors/` beside the runbook (and any `extra` folders)."""
-    return VectorLibrary([*extra, Path(runbook_path).parent / "vectors"], _golden_cache())
+def vector_library(runbook_path: str | Path | None, extra: Sequence[str | Path] = ()) -> VectorLibrary:
+    """Suites are looked for in `vectors/` beside the runbook, then the shipped suites, then `extra`."""
+    beside = [Path(runbook_path).parent / "vectors"] if runbook_path is not None else []
+    return VectorLibrary([*beside, SHIPPED_VECTORS, *extra], _golden_cache())
 
 
 def run_runbook(
@@ -69,11 +70,12 @@ def run_runbook(
     """Validate, open the station, run the runbook, record it; returns the run's id and outcome."""
     spec = station if isinstance(station, StationSpec) else load_station(station)
     if isinstance(runbook, LoadedRunbook):  # built in code: check it against this station too
-        library = VectorLibrary([*vector_dirs, SHIPPED_VECTORS], _golden_cache())
-        loaded = parse_runbook(runbook.text, str(runbook.path), spec, suites=library.names())
+        library = vector_library(None, vector_dirs)
+        loaded = parse_runbook(runbook.text, str(runbook.path), spec)
     else:
         library = vector_library(runbook, vector_dirs)
-        loaded = load_runbook(runbook, spec, suites=library.names())
+        loaded = load_runbook(runbook, spec)
+    check_suites(loaded, library)  # every vector loaded and checked before an instrument is opened
     chip_info = chip if isinstance(chip, ChipInfo) else ChipInfo(serial=chip)
     return _execute(spec, loaded, chip_info, library, db_url=db_url, operator=operator,
                     watchers=watchers, control=control, monitor_hz=monitor_hz)
@@ -104,9 +106,9 @@ def resume_run(
         if recipe.status != "interrupted":
             raise ResumeRefused("database", None, f"run {run_id} is {recipe.status}, not interrupted",
                                 "only a run that died (crash, power cut, kill -9) can be resumed")
-        library = VectorLibrary([*vector_dirs, SHIPPED_VECTORS], _golden_cache())
-        loaded = parse_runbook(recipe.runbook_text, f"run {run_id} runbook {recipe.runbook_name}", spec,
-                               suites=library.names())
+        library = vector_library(None, vector_dirs)
+        loaded = parse_runbook(recipe.runbook_text, f"run {run_id} runbook {recipe.runbook_name}", spec)
+        check_suites(loaded, library)
         last = last_completed_step(engine, run_id)
         point = ResumePoint(-1 if last is None else last, frozenset(recorded_vector_keys(engine, run_id)))
     except BaseException:

@@ -191,11 +191,16 @@ class Runbook(BaseModel):
 class LoadedRunbook:
     """A validated runbook with its source text (recorded with each run) and content hash."""
 
-    def __init__(self, path: Path, text: str, model: Runbook) -> None:
+    def __init__(self, path: Path, text: str, model: Runbook, source: LocatedYaml | None = None) -> None:
         self.path = path
         self.text = text
         self.model = model
+        self.source = source  # the parsed file, for the line of a later error (suites, say)
         self.content_hash = hashlib.sha256(text.encode()).hexdigest()
+
+    def line_of(self, location: tuple[str | int, ...]) -> int | None:
+        """The line in the runbook of `location` (e.g. ("steps", 3, "suite")), when known."""
+        return self.source.line_of(location) if self.source is not None else None
 
     @classmethod
     def from_steps(cls, name: str, steps: list[Step], description: str = "") -> LoadedRunbook:
@@ -242,7 +247,7 @@ def _validate(source: LocatedYaml, station: StationSpec | None, suites: set[str]
         problems += _against_suites(model, source, suites)
     if problems:
         raise ConfigErrors(problems)
-    return LoadedRunbook(source.path, source.text, model)
+    return LoadedRunbook(source.path, source.text, model, source)
 
 
 def _check_step_kinds(source: LocatedYaml) -> None:
@@ -326,7 +331,8 @@ def _needs_instrument(step: _Step, at: tuple, source: LocatedYaml, station: Stat
 def _against_suites(model: Runbook, source: LocatedYaml, suites: set[str]) -> list[ConfigError]:
     return [
         source.error(("steps", index, "suite"), f"no vector suite '{step.suite}'",
-                     f"use one of: {', '.join(sorted(suites)) or '(none found)'}")
+                     f"use one of: {', '.join(sorted(suites)) or '(none found)'}; or add the folder "
+                     "that holds it with --vectors")
         for index, step in enumerate(model.steps)
         if isinstance(step, RunVectors) and step.suite not in suites
     ]
