@@ -65,7 +65,7 @@ MAX_TEXT = 1_000  # a pattern or a line sent to the console
 
 
 class _Step(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=MAX_TEXT)
 
     name: str | None = Field(None, max_length=200)
     on_fail: OnFail = "stop"
@@ -262,7 +262,7 @@ def _check_step_kinds(source: LocatedYaml) -> None:
             errors.append(source.error(("steps", index), f"step {index + 1} does not say its kind",
                                        f"add 'step:' with one of: {', '.join(STEP_KINDS)}"))
         elif step["step"] not in STEP_KINDS:
-            errors.append(source.error(("steps", index, "step"), f"unknown step '{step['step']}'",
+            errors.append(source.error(("steps", index, "step"), f"unknown step '{str(step['step'])[:40]}'",
                                        f"use one of: {', '.join(STEP_KINDS)}"))
     if errors:
         raise ConfigErrors(errors)

@@ -58,7 +58,7 @@ def _read_directive(
 ) -> None:
     name, args = tokens[0], tokens[1:]
     if name not in _DIRECTIVES:
-        raise ConfigError(path, line, f"unknown directive '{name}'", f"use one of: {', '.join(_DIRECTIVES)}")
+        raise ConfigError(path, line, f"unknown directive '{name[:24]}'", f"use one of: {', '.join(_DIRECTIVES)}")
     if words:
         raise ConfigError(path, line, f"{name} comes after the first word", "move directives to the top")
     if name in directives:
@@ -72,7 +72,7 @@ def _read_directive(
 
 def _read_word(path: Path, line: int, token: str) -> int:
     if not _WORD.fullmatch(token):
-        raise ConfigError(path, line, f"'{token}' is not a 32-bit hex word",
+        raise ConfigError(path, line, f"'{token[:24]}' is not a 32-bit hex word",
                           "write each word as 1 to 8 hex digits without 0x, e.g. 00000013")
     return int(token, 16)
 
@@ -115,7 +115,8 @@ def _parse_number(path: Path, line: int, text: str) -> int:
             raise ValueError(text)
         return int(text, 0)
     except ValueError:
-        raise ConfigError(path, line, f"'{text}' is not a number",
+        shown = text if len(text) <= 24 else f"{text[:21]}..."
+        raise ConfigError(path, line, f"'{shown}' is not a number (at most 24 characters)",
                           "write it in decimal or as 0x-prefixed hex") from None
 
 

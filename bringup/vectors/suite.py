@@ -129,12 +129,14 @@ def _build(source: LocatedYaml, at: Location, spec: VectorSpec, default_steps: i
         found = file.is_file()
     except (OSError, ValueError):  # a name too long for the file system, say
         found = False
+    shown = spec.file if len(spec.file) <= 80 else f"{spec.file[:77]}..."
     if not found:
-        raise source.error((*at, "file"), f"vector file {spec.file} not found (looked in {file.parent})",
+        raise source.error((*at, "file"), f"vector file {shown} not found (looked in "
+                           f"{file.parent if len(spec.file) <= 80 else source.path.parent})",
                            "give the path relative to this YAML file")
     kind = file.suffix.lower()
     if kind not in {".elf", ".hex"}:
-        raise source.error((*at, "file"), f"{spec.file}: unknown vector file type '{kind}'",
+        raise source.error((*at, "file"), f"{shown}: unknown vector file type '{kind[:20]}'",
                            "use an .elf or a .hex file")
     max_steps = spec.max_steps or default_steps
     try:
