@@ -58,7 +58,8 @@ def _read_directive(
 ) -> None:
     name, args = tokens[0], tokens[1:]
     if name not in _DIRECTIVES:
-        raise ConfigError(path, line, f"unknown directive '{name[:24]}'", f"use one of: {', '.join(_DIRECTIVES)}")
+        raise ConfigError(path, line, f"unknown directive '{name[:24]}'",
+                          f"use one of: {', '.join(_DIRECTIVES)}")
     if words:
         raise ConfigError(path, line, f"{name} comes after the first word", "move directives to the top")
     if name in directives:

@@ -54,7 +54,7 @@ def _patched_elf(folder: Path, patch: str) -> Path:
     phentsize, phnum = struct.unpack_from("<HH", data, 42)
     header = next(phoff + i * phentsize for i in range(phnum)
                   if struct.unpack_from("<I", data, phoff + i * phentsize)[0] == 1)  # PT_LOAD
-    p_type, offset, vaddr, paddr, filesz, memsz = struct.unpack_from("<6I", data, header)
+    filesz, = struct.unpack_from("<I", data, header + 16)
     if patch == "memsz-below-filesz":
         struct.pack_into("<I", data, header + 20, filesz - 4)
     elif patch == "segment-at-top":
