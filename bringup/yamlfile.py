@@ -155,11 +155,11 @@ def decode_text(raw: bytes, path: str | Path, *, what: str = "file", encoding: s
     return text.removeprefix("\ufeff")  # a byte-order mark some editors write is not content
 
 
-def check_characters(text: str, path: str | Path, *, what: str = "file") -> None:
+def check_characters(text: str, path: str | Path, *, what: str = "file", line: int = 1) -> None:
     """Refuse control characters (NUL, escape, ...), naming the line of the first."""
     found = _CONTROL.search(text)
     if found:
-        line = text.count("\n", 0, found.start()) + 1
+        line += text.count("\n", 0, found.start())
         raise ConfigError(path, line, f"control character U+{ord(found.group()):04X} in the {what}",
                           "delete it (a corrupted copy, or a binary file?)")
 
@@ -257,6 +257,8 @@ class _Builder:
             if tag is None or tag == "!":
                 tag = self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
             value = event.value if tag == _STR_TAG else self._construct(event, tag)
+            if event.style == '"' and isinstance(value, str):  # "\0" and "\e" escapes make controls
+                check_characters(value, self.path, what="value", line=event.start_mark.line + 1)
             if plain and len(self.plain_values) < 10_000:  # the same words recur on every step
                 self.plain_values[event.value] = value
         self._add(event, value, 1, event.anchor)

@@ -8,6 +8,7 @@ the case.
 
 from __future__ import annotations
 
+import functools
 import re
 import signal
 import threading
@@ -19,7 +20,7 @@ from pathlib import Path
 from bringup.api import vector_library
 from bringup.runbook import load_runbook
 from bringup.station import StationSpec, load_station
-from bringup.vectors.library import check_suites
+from bringup.vectors.library import VectorLibrary, check_suites
 from bringup.vectors.suite import load_suite
 from bringup.yamlfile import ConfigError, ConfigErrors
 
@@ -57,8 +58,15 @@ def time_limit(seconds: float = CASE_TIMEOUT_S) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+@functools.lru_cache(maxsize=1)
 def shipped_station() -> StationSpec:
     return load_station(SHIPPED_STATION)
+
+
+@functools.lru_cache(maxsize=8)
+def _library(folder: Path) -> VectorLibrary:
+    """One library per folder: random suites are generated once, not for every case."""
+    return vector_library(folder / "runbook.yaml")
 
 
 def validate(kind: str, path: Path) -> None:
@@ -67,7 +75,7 @@ def validate(kind: str, path: Path) -> None:
         load_station(path)
     elif kind == "runbook":
         loaded = load_runbook(path, shipped_station())
-        check_suites(loaded, vector_library(path))
+        check_suites(loaded, _library(path.parent))
     elif kind == "suite":
         load_suite(path)
     else:
