@@ -50,7 +50,13 @@ def exit_codes() -> Iterator[None]:
     """
     try:
         yield
-    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+    except click.exceptions.ClickException as exc:
+        # Commands raise ClickException for what the user typed (no such run id): invalid input,
+        # not the "failed" that click's default code 1 would claim.
+        if exc.exit_code == EXIT_FAILED:
+            exc.exit_code = EXIT_INVALID_INPUT
+        raise
+    except (click.exceptions.Exit, click.exceptions.Abort):
         raise
     except Exception as exc:
         code, lines = _classify(exc)
