@@ -232,6 +232,7 @@ class _Builder:
         self.resolver = yaml.resolver.Resolver()
         self.constructor = yaml.constructor.SafeConstructor()
         self.plain_values: dict[str, Any] = {}
+        self._last_line = 1  # of the last value counted: where a key that follows it sits
 
     def feed(self, loader: Any) -> None:
         """Build from `loader`'s events. Plain scalars — nine in ten events — take an inlined
