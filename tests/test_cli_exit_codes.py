@@ -43,6 +43,7 @@ def _station_commands(station: str, runbook: str) -> list[list[str]]:
         ["instruments", "check", "--station", station],
         ["run", runbook, "--station", station, "--chip", "SIM-1"],
         ["estop", "--station", station],
+        ["tui", "--station", station],
     ]
 
 
