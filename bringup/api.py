@@ -26,13 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from bringup.events import EventBus, RunEvent, StepStatus, new_run_id
 from bringup.lease import StationLease, refuse_if_recorded_running
-from bringup.messages import first_line
 from bringup.process_guard import guard_run
 from bringup.runbook import LoadedRunbook, load_runbook, parse_runbook
 from bringup.sequencer import ChipInfo, ResumePoint, RunReport, Sequencer
 from bringup.station import Station, StationSpec, load_station
 from bringup.steps.base import RunControl
-from bringup.vectors.library import VectorLibrary
+from bringup.vectors.library import VectorLibrary, check_suites
 from bringup.watchdog import Watchdog, WatchdogConfig
 from bringup.yamlfile import ConfigError
 
@@ -54,9 +53,10 @@ def _golden_cache() -> Any:
     return DirectoryCache()
 
 
-def vector_library(runbook_path: str | Path, extra: Sequence[str | Path] = ()) -> VectorLibrary:
-    """Suites live in `vectors/` beside the runbook (and any `extra` folders)."""
-    return VectorLibrary([*extra, Path(runbook_path).parent / "vectors"], _golden_cache())
+def vector_library(runbook_path: str | Path | None, extra: Sequence[str | Path] = ()) -> VectorLibrary:
+    """Suites are looked for in `vectors/` beside the runbook, then the shipped suites, then `extra`."""
+    beside = [Path(runbook_path).parent / "vectors"] if runbook_path is not None else []
+    return VectorLibrary([*beside, SHIPPED_VECTORS, *extra], _golden_cache())
 
 
 def run_runbook(
@@ -75,13 +75,14 @@ def run_runbook(
     """Validate, open the station, run the runbook, record it; returns the run's id and outcome."""
     spec = station if isinstance(station, StationSpec) else load_station(station)
     if isinstance(runbook, LoadedRunbook):  # built in code: check it against this station too
-        library = VectorLibrary([*vector_dirs, SHIPPED_VECTORS], golden_cache or _golden_cache())
-        loaded = parse_runbook(runbook.text, str(runbook.path), spec, suites=library.names())
+        library = vector_library(None, vector_dirs)
+        loaded = parse_runbook(runbook.text, str(runbook.path), spec)
     else:
         library = vector_library(runbook, vector_dirs)
-        if golden_cache is not None:
-            library.cache = golden_cache
-        loaded = load_runbook(runbook, spec, suites=library.names())
+        loaded = load_runbook(runbook, spec)
+    if golden_cache is not None:
+        library.cache = golden_cache
+    check_suites(loaded, library)  # every vector loaded and checked before an instrument is opened
     chip_info = chip if isinstance(chip, ChipInfo) else ChipInfo(serial=chip)
     return _execute(spec, loaded, chip_info, library, db_url=db_url, operator=operator,
                     watchers=watchers, control=control, monitor_hz=monitor_hz)
@@ -112,9 +113,9 @@ def resume_run(
         if recipe.status != "interrupted":
             raise ResumeRefused("database", None, f"run {run_id} is {recipe.status}, not interrupted",
                                 "only a run that died (crash, power cut, kill -9) can be resumed")
-        library = VectorLibrary([*vector_dirs, SHIPPED_VECTORS], _golden_cache())
-        loaded = parse_runbook(recipe.runbook_text, f"run {run_id} runbook {recipe.runbook_name}", spec,
-                               suites=library.names())
+        library = vector_library(None, vector_dirs)
+        loaded = parse_runbook(recipe.runbook_text, f"run {run_id} runbook {recipe.runbook_name}", spec)
+        check_suites(loaded, library)
         last = last_completed_step(engine, run_id)
         steps, failed_vectors = recorded_verdicts(engine, run_id)  # the verdict counts them all
         point = ResumePoint(-1 if last is None else last, frozenset(recorded_vector_keys(engine, run_id)),
@@ -134,7 +135,10 @@ def _execute(
     watchers: Iterable[Watcher], control: RunControl | None, monitor_hz: float,
     run_id: str | None = None, resume: ResumePoint | None = None,
 ) -> RunReport:
-    """The one path of every command that powers a chip: guard, lease, validate, watchdog, run."""
+    """The one path of every command that powers a chip: guard, lease, watchdog, run.
+
+    Everything (station, runbook, every vector of every suite: `check_suites`) was validated by
+    the caller before this is reached; nothing here is opened before the lease is held."""
     from bringup.db.engine import make_engine
     from bringup.db.golden_cache import DatabaseGoldenCache
     from bringup.db.recorder import Recorder
@@ -150,7 +154,6 @@ def _execute(
         stack.callback(engine.dispose)
         refuse_if_recorded_running(engine, spec.name, run_id)  # a run on another host, same database
         library.cache = DatabaseGoldenCache(engine, library.cache)  # goldens any station recorded
-        _check_vectors(loaded, library)
         watchdog = stack.enter_context(Watchdog(
             WatchdogConfig(run_id, spec.model_dump(mode="json"), engine.url.render_as_string(False)),
             lease_fd=lease.fd))
@@ -177,20 +180,6 @@ def _execute(
 
 def _on_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
-
-
-def _check_vectors(loaded: LoadedRunbook, library: VectorLibrary) -> None:
-    """Every vector of every suite loads and has a golden signature, or the run never starts."""
-    from bringup.vectors import VectorError
-
-    for spec in loaded.steps:
-        if spec.step != "run_vectors":
-            continue
-        try:
-            library.goldens(library.vectors(spec.suite, seed=spec.seed, count=spec.count, length=spec.length))
-        except (VectorError, OSError) as exc:
-            raise ConfigError(loaded.path, None, f"step {spec.title}: suite {spec.suite}: {first_line(exc)}",
-                              "fix the vector (nothing was powered)") from None
 
 
 def _forward_console(station: Station, run_id: str, publish: Callable[[RunEvent], None]) -> None:

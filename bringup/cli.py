@@ -6,16 +6,20 @@ imports what it needs when it runs.
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_PASSED, EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_ABORTED = 0, 1, 2, 3
+EXIT_PASSED, EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_ABORTED, EXIT_INTERNAL_ERROR = 0, 1, 2, 3, 4
+MAX_ERROR_LINES = 20  # a file with hundreds of mistakes: the first ones, and a count of the rest
 FORMAT_OPTION = click.option(
     "--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
     show_default=True,
@@ -44,38 +48,110 @@ STATION_OPTION = click.option("--station", "station_path", required=True, type=c
 
 
 def friendly_errors(command: F) -> F:
-    """Print a user's mistake (a ConfigError, an unreachable instrument) as lines, not a traceback."""
+    """Print a user's mistake (a ConfigError, an unreachable instrument) as lines, not a traceback.
+
+    Every command gets the same treatment from the group (`BringupGroup`); this decorator is
+    kept so a command can be called on its own (tests, other click groups) with the same codes.
+    """
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
+        with exit_codes():
             return command(*args, **kwargs)
-        except Exception as exc:
-            # Imported only when something went wrong: a query that answers must not pay for it.
-            from bringup.yamlfile import ConfigError, ConfigErrors
-
-            if isinstance(exc, ConfigErrors):
-                for error in exc.errors:
-                    click.echo(f"error: {error}", err=True)
-                sys.exit(EXIT_INVALID_INPUT)
-            if isinstance(exc, ConfigError):
-                click.echo(f"error: {exc}", err=True)
-                sys.exit(EXIT_INVALID_INPUT)
-            # An instrument that would not open, a database that would not answer: say it in
-            # one line; the traceback helps nobody at the bench.
-            from bringup.db.engine import DatabaseError
-            from bringup.messages import first_line
-            from instruments.errors import InstrumentError
-
-            if not isinstance(exc, InstrumentError | DatabaseError | OSError):
-                raise
-            click.echo(f"error: {first_line(exc)}", err=True)
-            sys.exit(EXIT_ABORTED)
 
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@contextmanager
+def exit_codes() -> Iterator[None]:
+    """Turn what escapes a command into its exit code and one line per problem on stderr.
+
+    2: invalid input (file:line lines); 3: the bench or the database would not answer;
+    4: a bug in bringup — the traceback goes to a log file whose path is printed.
+    """
+    try:
+        yield
+    except click.exceptions.ClickException as exc:
+        # Commands raise ClickException for what the user typed (no such run id): invalid input,
+        # not the "failed" that click's default code 1 would claim.
+        if exc.exit_code == EXIT_FAILED:
+            exc.exit_code = EXIT_INVALID_INPUT
+        raise
+    except (click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except Exception as exc:
+        code, lines = _classify(exc)
+        for line in lines:
+            click.echo(f"error: {line}", err=True)
+        sys.exit(code)
+
+
+def _classify(exc: Exception) -> tuple[int, list[str]]:
+    from bringup.messages import first_line
+    from bringup.yamlfile import ConfigError, ConfigErrors
+
+    if isinstance(exc, ConfigErrors):
+        lines = [str(error) for error in exc.errors[:MAX_ERROR_LINES]]
+        if len(exc.errors) > MAX_ERROR_LINES:
+            lines.append(f"... and {len(exc.errors) - MAX_ERROR_LINES} more mistakes in the same file(s)")
+        return EXIT_INVALID_INPUT, lines
+    if isinstance(exc, ConfigError):
+        return EXIT_INVALID_INPUT, [str(exc)]
+    if _is_outside_failure(exc):
+        # An instrument that would not open, a database that would not answer: say it in
+        # one line; the traceback helps nobody at the bench.
+        return EXIT_ABORTED, [first_line(exc)]
+    return EXIT_INTERNAL_ERROR, [_internal_error(exc)]
+
+
+def _is_outside_failure(exc: Exception) -> bool:
+    from bringup.db.engine import DatabaseError
+    from instruments.errors import InstrumentError
+
+    return isinstance(exc, InstrumentError | DatabaseError | OSError)
+
+
+def _internal_error(exc: Exception) -> str:
+    """Save the traceback of a bug to a log file; the one line that says where it is."""
+    import tempfile
+    import time
+    import traceback
+
+    from bringup.messages import described
+
+    text = "".join(traceback.format_exception(exc))
+    name = f"bringup-error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    for folder in (_log_dir(), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(f"bringup {' '.join(sys.argv[1:])}\n{text}", encoding="utf-8")
+            break
+        except OSError:
+            continue
+    else:
+        return f"internal error: {described(exc)} (the traceback could not be saved)"
+    return (f"internal error: {described(exc)} — a bug in bringup; the traceback is in {path} "
+            "(please attach it to a report)")
+
+
+def _log_dir() -> Path:
+    configured = os.environ.get("BRINGUP_LOG_DIR")
+    if configured:
+        return Path(configured)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "bringup" / "errors"
+
+
+class BringupGroup(click.Group):
+    """The `bringup` group: every command, whoever added it, exits with the codes of the README."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with exit_codes():
+            return super().invoke(ctx)
+
+
+@click.group(cls=BringupGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="bringup")
 def main() -> None:
     """bringup: power a chip on safely, check it against a golden model, record everything.

@@ -21,8 +21,10 @@ def tui(station_path: str, db_url: str | None, runbooks_dir: str | None, chip: s
 
     Keys: p pause/resume, s stop, a abort, h history, q quit (a run is aborted, rails down, first).
     """
+    from bringup.station import load_station
     from bringup.tui.app import SHIPPED_RUNBOOKS, BringupApp, run_app
 
+    load_station(station_path)  # a bad station file is exit 2 and one line, before the screen opens
     app = BringupApp(Path(station_path), db_url=db_url, chip=chip,
                      runbooks_dir=Path(runbooks_dir) if runbooks_dir else SHIPPED_RUNBOOKS)
     sys.exit(run_app(app))

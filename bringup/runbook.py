@@ -21,6 +21,7 @@ a second with `file:line: what — fix`, not at 3 a.m. half-way through a run.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -46,11 +47,27 @@ from bringup.yamlfile import (
 
 OnFail = Literal["stop", "continue"]
 
+# Physical bounds of a runbook; docs/formats.md gives the reason for each.
+MAX_STEPS = 100_000  # steps of one runbook; a 10,000-step runbook loads in a fraction of a second
+MAX_VOLTS = 60.0  # the station's abs_max_v (at most 60 V) is the real limit, checked against it
+MAX_READING = 1e6  # measure limits: volts, amps and degrees are far below a million
+MAX_WAIT_S = 86_400.0  # a day; a longer wait is a typo (split it if it is not)
+MAX_CONSOLE_TIMEOUT_S = 3_600.0
+MAX_CORE_MHZ = 10_000.0  # no core clock is set above 10 GHz
+MIN_CELSIUS, MAX_CELSIUS = -80.0, 225.0  # the thermal forcer's range (Temptronic ATS)
+MAX_THERMAL_S = 86_400.0
+MAX_REPEAT = 10_000
+MAX_RANDOM_COUNT = 10_000
+MAX_RANDOM_LENGTH = 1_000  # cases of one random program; 1,000 fill most of the chip's 64 KiB RAM
+MAX_RETRIES = 10
+DEFAULT_RETRIES = 1  # a garbled reply from the chip is retried once (after a reset) by default
+MAX_TEXT = 1_000  # a pattern or a line sent to the console
+
 
 class _Step(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=MAX_TEXT)
 
-    name: str | None = None
+    name: str | None = Field(None, max_length=200)
     on_fail: OnFail = "stop"
 
     @property
@@ -71,7 +88,7 @@ class PowerOff(_Step):
 class SetRail(_Step):
     step: Literal["set_rail"]
     rail: str
-    volts: float = Field(gt=0)
+    volts: float = Field(gt=0, le=MAX_VOLTS)
 
 
 class Measure(_Step):
@@ -79,9 +96,9 @@ class Measure(_Step):
     quantity: Literal["voltage", "current", "die_temperature"]
     rail: str | None = None
     source: Literal["supply", "meter"] = "supply"
-    low: float | None = None
-    high: float | None = None
-    units: str | None = None
+    low: float | None = Field(None, ge=-MAX_READING, le=MAX_READING)
+    high: float | None = Field(None, ge=-MAX_READING, le=MAX_READING)
+    units: str | None = Field(None, max_length=20)
 
     @field_validator("high")
     @classmethod
@@ -104,38 +121,50 @@ class Measure(_Step):
 
 class ConsoleExpect(_Step):
     step: Literal["console_expect"]
-    pattern: str
-    send: str | None = None
-    timeout_s: float = Field(10.0, gt=0)
+    pattern: str = Field(min_length=1, max_length=MAX_TEXT)
+    send: str | None = Field(None, max_length=MAX_TEXT)
+    timeout_s: float = Field(10.0, gt=0, le=MAX_CONSOLE_TIMEOUT_S)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except (re.error, RecursionError, OverflowError) as exc:
+            raise ValueError(f"pattern {pattern[:60]!r} is not a regular expression ({exc}) — "
+                             r"escape special characters such as ( [ * with a backslash") from None
+        return pattern
 
 
 class Wait(_Step):
     step: Literal["wait"]
-    seconds: float = Field(ge=0)
+    seconds: float = Field(ge=0, le=MAX_WAIT_S)
 
 
 class SetClock(_Step):
     step: Literal["set_clock"]
-    mhz: float = Field(gt=0)
+    mhz: float = Field(gt=0, le=MAX_CORE_MHZ)
 
 
 class SetTemperature(_Step):
     step: Literal["set_temperature"]
-    celsius: float
-    window_c: float = Field(1.0, gt=0)
-    soak_s: float = Field(30.0, ge=0)
-    timeout_s: float = Field(900.0, gt=0)
+    celsius: float = Field(ge=MIN_CELSIUS, le=MAX_CELSIUS)
+    window_c: float = Field(1.0, gt=0, le=50.0)
+    soak_s: float = Field(30.0, ge=0, le=MAX_THERMAL_S)
+    timeout_s: float = Field(900.0, gt=0, le=MAX_THERMAL_S)
 
 
 class RunVectors(_Step):
     step: Literal["run_vectors"]
-    suite: str
-    clock_mhz: float | None = Field(None, gt=0)
-    repeat: int = Field(1, ge=1)
+    suite: str = Field(min_length=1, max_length=200)
+    clock_mhz: float | None = Field(None, gt=0, le=MAX_CORE_MHZ)
+    repeat: int = Field(1, ge=1, le=MAX_REPEAT)
     # for `suite: random`: `count` programs of `length` checked operations, drawn from `seed`
-    seed: int = 1
-    count: int = Field(20, ge=1)
-    length: int = Field(50, ge=1)
+    seed: int = Field(1, ge=0, le=2**63 - 1)
+    count: int = Field(20, ge=1, le=MAX_RANDOM_COUNT)
+    length: int = Field(50, ge=1, le=MAX_RANDOM_LENGTH)
+    # a garbled or truncated reply from the chip: reset it and run the vector again this often
+    retries: int = Field(DEFAULT_RETRIES, ge=0, le=MAX_RETRIES)
 
 
 class Checkpoint(_Step):
@@ -154,19 +183,24 @@ STEP_KINDS = ("power_on", "power_off", "set_rail", "measure", "console_expect", 
 class Runbook(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
-    description: str = ""
-    steps: list[Step] = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=10_000)
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
 
 
 class LoadedRunbook:
     """A validated runbook with its source text (recorded with each run) and content hash."""
 
-    def __init__(self, path: Path, text: str, model: Runbook) -> None:
+    def __init__(self, path: Path, text: str, model: Runbook, source: LocatedYaml | None = None) -> None:
         self.path = path
         self.text = text
         self.model = model
+        self.source = source  # the parsed file, for the line of a later error (suites, say)
         self.content_hash = hashlib.sha256(text.encode()).hexdigest()
+
+    def line_of(self, location: tuple[str | int, ...]) -> int | None:
+        """The line in the runbook of `location` (e.g. ("steps", 3, "suite")), when known."""
+        return self.source.line_of(location) if self.source is not None else None
 
     @classmethod
     def from_steps(cls, name: str, steps: list[Step], description: str = "") -> LoadedRunbook:
@@ -213,7 +247,7 @@ def _validate(source: LocatedYaml, station: StationSpec | None, suites: set[str]
         problems += _against_suites(model, source, suites)
     if problems:
         raise ConfigErrors(problems)
-    return LoadedRunbook(source.path, source.text, model)
+    return LoadedRunbook(source.path, source.text, model, source)
 
 
 def _check_step_kinds(source: LocatedYaml) -> None:
@@ -228,7 +262,7 @@ def _check_step_kinds(source: LocatedYaml) -> None:
             errors.append(source.error(("steps", index), f"step {index + 1} does not say its kind",
                                        f"add 'step:' with one of: {', '.join(STEP_KINDS)}"))
         elif step["step"] not in STEP_KINDS:
-            errors.append(source.error(("steps", index, "step"), f"unknown step '{step['step']}'",
+            errors.append(source.error(("steps", index, "step"), f"unknown step '{str(step['step'])[:40]}'",
                                        f"use one of: {', '.join(STEP_KINDS)}"))
     if errors:
         raise ConfigErrors(errors)
@@ -297,7 +331,8 @@ def _needs_instrument(step: _Step, at: tuple, source: LocatedYaml, station: Stat
 def _against_suites(model: Runbook, source: LocatedYaml, suites: set[str]) -> list[ConfigError]:
     return [
         source.error(("steps", index, "suite"), f"no vector suite '{step.suite}'",
-                     f"use one of: {', '.join(sorted(suites)) or '(none found)'}")
+                     f"use one of: {', '.join(sorted(suites)) or '(none found)'}; or add the folder "
+                     "that holds it with --vectors")
         for index, step in enumerate(model.steps)
         if isinstance(step, RunVectors) and step.suite not in suites
     ]

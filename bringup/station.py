@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -38,17 +38,32 @@ DRIVER_ROLES: dict[str, str] = {
 }
 SUPPLY_CHANNELS = {"keysight_e36312a": 3, "rigol_dp832": 3}
 
+# Physical bounds of a station file; docs/formats.md gives the reason for each.
+MAX_RAIL_V = 60.0  # no bench supply bringup drives goes higher; 50003 V is a typo
+MAX_CURRENT_A = 20.0  # the largest bench supply channel in use is 5 A
+MIN_TOLERANCE_V, MAX_TOLERANCE_V = 0.001, 1.0  # a supply's readback resolves ~1 mV
+MIN_RAMP_STEP_V = 0.001  # below the supplies' 1 mV programming resolution a step changes nothing
+MAX_RAMP_STEPS = 2000  # abs_max_v / ramp_step_v: each step is an SCPI command and a readback
+MIN_RAMP_RATE_V_PER_S, MAX_RAMP_RATE_V_PER_S = 0.01, 1000.0
+MAX_RAMP_S = 30.0  # abs_max_v / ramp_rate_v_per_s: a slower ramp keeps Ctrl-C waiting
+MIN_BAUD, MAX_BAUD = 300, 4_000_000  # standard UART rates up to the fastest USB-UART bridges
+MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.01, 600.0  # an instrument silent for 10 minutes is gone
+MAX_CLOCK_HZ = 500e6  # above any reference clock a function generator gives
+MIN_VPP, MAX_VPP = 0.001, 10.0  # the 33500B's output range into 50 ohm
+MAX_NAME = 200  # names are shown in one line of the TUI and messages
+MAX_ADDRESS = 4096  # a VISA resource string or a device path
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=MAX_ADDRESS)
 
 
 class InstrumentSpec(_Strict):
     driver: str
     resource: str | None = None
     port: str | None = None
-    baudrate: int = Field(115200, gt=0)
-    timeout_s: float = Field(2.0, gt=0)
+    baudrate: int = Field(115200, ge=MIN_BAUD, le=MAX_BAUD)
+    timeout_s: float = Field(2.0, ge=MIN_TIMEOUT_S, le=MAX_TIMEOUT_S)
 
     @field_validator("driver")
     @classmethod
@@ -80,13 +95,13 @@ class InstrumentSpec(_Strict):
 
 class RailSpec(_Strict):
     supply: str
-    channel: int = Field(ge=1)
-    nominal_v: float = Field(gt=0)
-    abs_max_v: float = Field(gt=0)
-    current_limit_a: float = Field(gt=0)
-    tolerance_v: float = Field(0.02, gt=0)
-    ramp_step_v: float = Field(0.1, gt=0)
-    ramp_rate_v_per_s: float = Field(10.0, gt=0)
+    channel: int = Field(ge=1, le=16)
+    nominal_v: float = Field(gt=0, le=MAX_RAIL_V)
+    abs_max_v: float = Field(gt=0, le=MAX_RAIL_V)
+    current_limit_a: float = Field(gt=0, le=MAX_CURRENT_A)
+    tolerance_v: float = Field(0.02, ge=MIN_TOLERANCE_V, le=MAX_TOLERANCE_V)
+    ramp_step_v: float = Field(0.1, ge=MIN_RAMP_STEP_V, le=MAX_RAIL_V)
+    ramp_rate_v_per_s: float = Field(10.0, ge=MIN_RAMP_RATE_V_PER_S, le=MAX_RAMP_RATE_V_PER_S)
     meter: str | None = None
 
     @model_validator(mode="after")
@@ -101,13 +116,34 @@ class RailSpec(_Strict):
                 f"nominal_v + tolerance_v ({self.nominal_v + self.tolerance_v:g} V) reaches "
                 f"abs_max_v {self.abs_max_v} V — narrow tolerance_v"
             )
+        return self._ramp_is_sensible()
+
+    def _ramp_is_sensible(self) -> RailSpec:
+        """A ramp across the whole rail must end in a bounded number of steps and seconds."""
+        steps = self.abs_max_v / self.ramp_step_v
+        if steps > MAX_RAMP_STEPS:
+            raise ValueError(
+                f"ramp_step_v {self.ramp_step_v:g} V would take {steps:,.0f} steps to reach abs_max_v "
+                f"{self.abs_max_v:g} V (at most {MAX_RAMP_STEPS}) — use ramp_step_v >= "
+                f"{self.abs_max_v / MAX_RAMP_STEPS:.3g}"
+            )
+        seconds = self.abs_max_v / self.ramp_rate_v_per_s
+        if seconds > MAX_RAMP_S:
+            raise ValueError(
+                f"ramp_rate_v_per_s {self.ramp_rate_v_per_s:g} would take {seconds:,.0f} s to reach "
+                f"abs_max_v {self.abs_max_v:g} V, and an abort waits for a ramp step (at most "
+                f"{MAX_RAMP_S:g} s) — use ramp_rate_v_per_s >= {self.abs_max_v / MAX_RAMP_S:.3g}"
+            )
         return self
 
 
 class ClockSpec(_Strict):
     source: str
-    frequency_hz: float = Field(gt=0)
-    amplitude_vpp: float = Field(gt=0)
+    frequency_hz: float = Field(gt=0, le=MAX_CLOCK_HZ)
+    amplitude_vpp: float = Field(ge=MIN_VPP, le=MAX_VPP)
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
 
 
 class ForcerSpec(_Strict):
@@ -129,11 +165,11 @@ class ForcerSpec(_Strict):
 
 
 class StationSpec(_Strict):
-    name: str
+    name: Name
     visa_backend: str = "@py"
-    instruments: dict[str, InstrumentSpec]
-    rails: dict[str, RailSpec]
-    power_on_order: list[str]
+    instruments: dict[Name, InstrumentSpec] = Field(max_length=64)
+    rails: dict[Name, RailSpec] = Field(min_length=1, max_length=32)
+    power_on_order: list[str] = Field(max_length=32)
     clock: ClockSpec | None = None
     forcer: ForcerSpec = ForcerSpec()
     core_rail: str | None = None  # the rail whose volts condition results; default: first powered

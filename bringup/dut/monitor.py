@@ -25,6 +25,44 @@ _STATUSES = {"exit", "timeout", "trap"}
 SLOWEST_IPS = 1_000_000
 
 
+# No line of the protocol comes near this (a DUMP line is 8 words); longer is noise on the UART.
+MAX_REPLY_LINE = 1024
+_SHOWN_CHARS = 80  # of the received text in a message, escaped
+
+
+class ChipProtocolError(DutError):
+    """The chip answered, but not in the monitor protocol: garbled, truncated or oversized.
+
+    Names the command and what came back (escaped, cut short). A run treats it as a chip fault:
+    the vector is retried after a reset as the runbook's `retries:` allows, then the step fails.
+    """
+
+    def __init__(self, chip: str, command: str, received: str, what: str = "a garbled reply") -> None:
+        self.command = command
+        self.received = received
+        super().__init__(
+            f"chip {chip} answered '{command[:40]}' with {what}: {escaped(received)} — check the "
+            "UART (baud rate, wiring, ground) and the chip's clock and supply"
+        )
+
+
+def escaped(text: str, limit: int = _SHOWN_CHARS) -> str:
+    """Received text as one printable ASCII line (anything else escaped), at most ~`limit` long."""
+    shown, used = [], 0
+    for char in text:
+        if " " <= char <= "~":
+            piece = char
+        elif ord(char) < 0x80:  # control characters: NUL, CR, escape ...
+            piece = f"\\x{ord(char):02x}"
+        else:
+            piece = char.encode("ascii", "backslashreplace").decode()
+        if used + len(piece) > limit:
+            return f"'{''.join(shown)}'... ({len(text)} characters)"
+        shown.append(piece)
+        used += len(piece)
+    return f"'{''.join(shown)}'"
+
+
 class DutCommandError(DutError):
     """The chip refused a command (`ERR code message`)."""
 
@@ -46,6 +84,10 @@ class MonitorDut:
         fields, _ = self._command("ID")
         return dict(token.split("=", 1) for token in fields.split() if "=" in token)
 
+    def resync(self) -> None:
+        """Drop whatever the chip sent that no command consumed (garbage before a retry)."""
+        self.console.drain()
+
     def wait_for_boot(self) -> None:
         """Wait for the banner and prompt a chip prints when it comes out of power-on reset.
 
@@ -61,12 +103,13 @@ class MonitorDut:
             self._refused("RESET", match.group(1))
 
     def set_clock(self, mhz: float) -> float:
-        fields, _ = self._command(f"CLK {round(mhz)}")
-        return float(fields.split()[0])
+        command = f"CLK {round(mhz)}"
+        fields, _ = self._command(command)
+        return self._number(command, fields, float)
 
     def clock_mhz(self) -> float:
         fields, _ = self._command("CLK")
-        return float(fields.split()[0])
+        return self._number("CLK", fields, float)
 
     def load(self, address: int, data: bytes) -> None:
         if len(data) % 4:
@@ -81,10 +124,14 @@ class MonitorDut:
         start = time.perf_counter()
         fields, _ = self._command(command, timeout=self.timeout_s + max_steps / SLOWEST_IPS)
         seconds = time.perf_counter() - start
-        status, code, steps = fields.split()
+        try:
+            status, code, steps = fields.split()
+            outcome = RunOutcome(status, int(code), int(steps), seconds)  # type: ignore[arg-type]
+        except ValueError:
+            raise ChipProtocolError(self.name, command, fields) from None
         if status not in _STATUSES:
-            raise DutError(f"chip {self.name}: RUN answered an unknown status '{status}'")
-        return RunOutcome(status, int(code), int(steps), seconds)  # type: ignore[arg-type]
+            raise ChipProtocolError(self.name, command, fields, f"an unknown status '{status[:20]}'")
+        return outcome
 
     def read_memory(self, address: int, length: int) -> bytes:
         # DUMP reads aligned words; read the words that cover the range and cut it out.
@@ -94,16 +141,20 @@ class MonitorDut:
         words: list[int] = []
         while len(words) < count:
             n = min(WORDS_PER_DUMP, count - len(words))
-            _, data = self._command(f"DUMP {start + 4 * len(words):x} {n}")
-            got = [int(token, 16) for token in data.split()]
-            if len(got) != n:
-                raise DutError(f"chip {self.name}: DUMP of {n} words returned {len(got)}")
+            command = f"DUMP {start + 4 * len(words):x} {n}"
+            _, data = self._command(command)
+            try:
+                got = [int(token, 16) for token in data.split() if len(token) <= 8]
+            except ValueError:
+                raise ChipProtocolError(self.name, command, data) from None
+            if len(got) != n or len(data.split()) != n:
+                raise ChipProtocolError(self.name, command, data, f"{len(data.split())} words instead of {n}")
             words.extend(got)
         return struct.pack(f"<{count}I", *words)[skip:skip + length]
 
     def die_temperature(self) -> float:
         fields, _ = self._command("TEMP")
-        return float(fields.split()[0])
+        return self._number("TEMP", fields, float)
 
     # ----------------------------------------------------------------------------- plumbing
     def _command(self, line: str, timeout: float | None = None) -> tuple[str, str]:
@@ -111,9 +162,22 @@ class MonitorDut:
         self.console.write_line(line)
         match, before = self._expect(_REPLY, timeout or self.timeout_s, line)
         status, fields = match.group(1), match.group(2) or ""
+        longest = max((len(part) for part in (fields, *before.splitlines())), default=0)
+        if longest > MAX_REPLY_LINE:
+            raise ChipProtocolError(self.name, line, before + fields, f"a line of {longest} characters")
         if status == "ERR":
             self._refused(line, fields)
         return fields, before
+
+    def _number(self, command: str, fields: str, kind: type[float]) -> float:
+        """The first field of a reply as a number; anything else is a protocol error."""
+        try:
+            value = kind(fields.split()[0])
+        except (IndexError, ValueError):
+            raise ChipProtocolError(self.name, command, fields) from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ChipProtocolError(self.name, command, fields, "a number that is not finite")
+        return value
 
     def _refused(self, line: str, fields: str) -> NoReturn:
         code, _, message = fields.partition(" ")

@@ -7,6 +7,7 @@ Between vectors the run may pause or abort; on resume, vectors already recorded 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from bringup.events import VectorResult
 from bringup.steps.base import Step, StepContext, StepOutcome
@@ -16,8 +17,6 @@ class RunVectorsStep(Step):
     kind = "run_vectors"
 
     def run(self, ctx: StepContext) -> StepOutcome:
-        from bringup.vectors.runner import run_one
-
         spec = self.spec
         library = ctx.vector_source
         vectors = library.vectors(spec.suite, seed=spec.seed, count=spec.count, length=spec.length)
@@ -34,7 +33,7 @@ class RunVectorsStep(Step):
                     continue
                 ctx.control.checkpoint()
                 start = time.perf_counter()
-                outcome = run_one(ctx.dut, vector, goldens[vector.content_hash], clock_mhz=ctx.core_mhz)
+                outcome = self._run_with_retries(ctx, vector, goldens[vector.content_hash])
                 comparison = outcome.comparison
                 ran += 1
                 failed += not outcome.passed
@@ -48,3 +47,23 @@ class RunVectorsStep(Step):
                 ))  # fmt: skip
         resumed = f" ({skipped} already recorded)" if skipped else ""
         return StepOutcome(failed == 0, f"{ran - failed}/{ran} vectors passed{resumed}")
+
+    def _run_with_retries(self, ctx: StepContext, vector: Any, golden: bytes) -> Any:
+        """run_one; a garbled reply from the chip is retried from a reset `retries` times, then
+        raised, which fails the step as any chip fault does."""
+        from bringup.dut.monitor import ChipProtocolError
+        from bringup.vectors.runner import run_one
+
+        for attempt in range(self.spec.retries + 1):
+            try:
+                return run_one(ctx.dut, vector, golden, clock_mhz=ctx.core_mhz)
+            except ChipProtocolError as exc:
+                if attempt == self.spec.retries:
+                    raise
+                ctx.log(f"vector {vector.name}: {exc}; retrying from a reset "
+                        f"({attempt + 1} of {self.spec.retries})", level="warning")
+                ctx.control.checkpoint()
+                resync = getattr(ctx.dut, "resync", None)
+                if resync is not None:
+                    resync()
+        raise AssertionError("unreachable: the last attempt returns or raises")

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bringup.vectors.model import Vector, VectorError
+from bringup.messages import first_line
+from bringup.vectors.model import RAM_BASE, RAM_SIZE, Vector, VectorError
+from bringup.yamlfile import read_file
 
 REQUIRED_SYMBOLS = ("begin_signature", "end_signature", "tohost")
+# An ELF of a program for the 64 KiB RAM is tens of KiB (with symbols and debug info, a few MiB).
+MAX_ELF_BYTES = 16 * 1024 * 1024
 
 
 class ElfVectorError(VectorError):
@@ -19,13 +23,18 @@ class ElfVectorError(VectorError):
 
 def load_elf_vector(path: str | Path, *, max_steps: int, name: str | None = None) -> Vector:
     """A vector from an ELF with `begin_signature`, `end_signature` and `tohost` symbols."""
-    from bringup.emulator import ElfError, load_elf  # lazy: keeps `import bringup.vectors` light
+    from bringup.emulator import load_elf  # lazy: keeps `import bringup.vectors` light
 
     path = Path(path)
+    raw = read_file(path, what="ELF vector", limit=MAX_ELF_BYTES)
     try:
-        elf = load_elf(path)
-    except (ElfError, OSError) as exc:
-        raise ElfVectorError(f"{path}: not a loadable RV32 ELF ({exc}) — rebuild it for rv32im") from None
+        check_segments(raw)
+        elf = load_elf(raw)
+    except ElfVectorError as exc:
+        raise ElfVectorError(f"{path}: {exc}") from None
+    except Exception as exc:  # a hostile ELF can upset the parser in any way
+        reason = first_line(exc)[:120]
+        raise ElfVectorError(f"{path}: not a loadable RV32 ELF ({reason}) — rebuild it for rv32im") from None
     missing = [symbol for symbol in REQUIRED_SYMBOLS if symbol not in elf.symbols]
     if missing:
         raise ElfVectorError(
@@ -47,6 +56,30 @@ def load_elf_vector(path: str | Path, *, max_steps: int, name: str | None = None
         max_steps=max_steps,
         source=str(path),
     )
+
+
+def check_segments(raw: bytes) -> None:
+    """Refuse what would break loading before any image is built: every PT_LOAD segment must lie
+    in the file, hold no more file bytes than memory bytes, and fit the chip's RAM."""
+    import io
+
+    from elftools.elf.elffile import ELFFile
+
+    elf = ELFFile(io.BytesIO(raw))
+    for index, segment in enumerate(elf.iter_segments()):
+        if segment["p_type"] != "PT_LOAD" or not segment["p_memsz"]:
+            continue
+        address, filesz, memsz = segment["p_paddr"], segment["p_filesz"], segment["p_memsz"]
+        where = f"segment {index} at {address:#x}"
+        if filesz > memsz:
+            raise ElfVectorError(f"{where} has p_filesz {filesz} above p_memsz {memsz} — the ELF is "
+                                 "corrupt; rebuild it")
+        if segment["p_offset"] + filesz > len(raw):
+            raise ElfVectorError(f"{where} reaches past the end of the file — the ELF is truncated; "
+                                 "copy it again")
+        if address < RAM_BASE or address + memsz > RAM_BASE + RAM_SIZE:
+            raise ElfVectorError(f"{where} ({memsz} bytes) does not fit the {RAM_SIZE // 1024} KiB RAM "
+                                 f"at {RAM_BASE:#x} — link it into that RAM (runbooks/vectors/link.ld)")
 
 
 def merge_segments(segments: list[tuple[int, bytes]]) -> tuple[int, bytes]:

@@ -21,8 +21,10 @@ import re
 from pathlib import Path
 
 from bringup.vectors.model import Vector, VectorError
-from bringup.yamlfile import ConfigError
+from bringup.yamlfile import ConfigError, read_text
 
+# The chip's 64 KiB RAM is 16,384 words, ~150 KiB of hex; generous room for comments.
+MAX_HEX_BYTES = 4 * 1024 * 1024
 _WORD = re.compile(r"[0-9a-fA-F]{1,8}")
 _DIRECTIVES = {
     ".name": 1, ".load": 1, ".entry": 1, ".signature": 2, ".tohost": 1, ".max_steps": 1,
@@ -37,12 +39,7 @@ _EXAMPLE = {
 def load_hex(path: str | Path) -> Vector:
     """Read a hex-word vector; a mistake raises ConfigError naming the file, line and fix."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="ascii")
-    except FileNotFoundError:
-        raise ConfigError(path, None, "no such hex vector file", "check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, None, f"cannot read this hex vector file: {exc}") from None
+    text = read_text(path, what="hex vector file", limit=MAX_HEX_BYTES, encoding="ascii")
     directives: dict[str, tuple[list[str], int]] = {}
     words: list[int] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -61,7 +58,8 @@ def _read_directive(
 ) -> None:
     name, args = tokens[0], tokens[1:]
     if name not in _DIRECTIVES:
-        raise ConfigError(path, line, f"unknown directive '{name}'", f"use one of: {', '.join(_DIRECTIVES)}")
+        raise ConfigError(path, line, f"unknown directive '{name[:24]}'",
+                          f"use one of: {', '.join(_DIRECTIVES)}")
     if words:
         raise ConfigError(path, line, f"{name} comes after the first word", "move directives to the top")
     if name in directives:
@@ -75,7 +73,7 @@ def _read_directive(
 
 def _read_word(path: Path, line: int, token: str) -> int:
     if not _WORD.fullmatch(token):
-        raise ConfigError(path, line, f"'{token}' is not a 32-bit hex word",
+        raise ConfigError(path, line, f"'{token[:24]}' is not a 32-bit hex word",
                           "write each word as 1 to 8 hex digits without 0x, e.g. 00000013")
     return int(token, 16)
 
@@ -114,9 +112,12 @@ def _number(path: Path, directives: dict[str, tuple[list[str], int]], name: str)
 
 def _parse_number(path: Path, line: int, text: str) -> int:
     try:
+        if len(text) > 24:  # a 64-bit number in binary with its prefix; longer is a typo
+            raise ValueError(text)
         return int(text, 0)
     except ValueError:
-        raise ConfigError(path, line, f"'{text}' is not a number",
+        shown = text if len(text) <= 24 else f"{text[:21]}..."
+        raise ConfigError(path, line, f"'{shown}' is not a number (at most 24 characters)",
                           "write it in decimal or as 0x-prefixed hex") from None
 
 

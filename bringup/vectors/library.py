@@ -1,44 +1,121 @@
-"""Where a runbook's `suite:` names lead: suite files in a folder, and seeded random suites.
+"""Where a runbook's `suite:` names lead: suite files in folders, and seeded random suites.
 
-`suite: directed` is `<vectors dir>/directed.yaml`; `suite: random` generates `count` programs
-from `seed` (the same seed always gives the same vectors, so a resumed run sees the same ones).
+`suite: directed` is `directed.yaml` in the first of the library's folders that has one (for a
+run: `vectors/` beside the runbook, then the shipped runbooks/vectors, then `--vectors` folders);
+`suite: random` generates `count` programs from `seed` (the same seed always gives the same
+vectors, so a resumed run sees the same ones).
+
+`check_suites` loads every suite a runbook names before any instrument is opened: a suite that
+is missing, unreadable or holds a vector that cannot run is a `file:line` error while the bench
+is still untouched. What it loaded is what the run executes (the library keeps it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from bringup.vectors.generator import generate_program
 from bringup.vectors.golden import GoldenCache, compute_golden
-from bringup.vectors.model import Vector
+from bringup.vectors.model import Vector, VectorError
 from bringup.vectors.suite import load_suite
+from bringup.yamlfile import ConfigError, ConfigErrors
+
+if TYPE_CHECKING:
+    from bringup.runbook import LoadedRunbook
 
 RANDOM_SUITE = "random"
 
 
+class SuiteNotFound(ConfigError):
+    """A runbook names a suite that none of the library's folders holds."""
+
+
 class VectorLibrary:
     def __init__(self, folders: Iterable[str | Path], cache: GoldenCache) -> None:
-        self.folders = [Path(folder) for folder in folders]
+        self.folders = _distinct(Path(folder) for folder in folders)
         self.cache = cache
+        self._loaded: dict[tuple[Any, ...], list[Vector]] = {}
 
     def names(self) -> set[str]:
         found = {path.stem for folder in self.folders if folder.is_dir() for path in folder.glob("*.yaml")}
         return found | {RANDOM_SUITE}
 
+    def find(self, suite: str) -> Path | None:
+        """The file of `suite` in the first folder that has it."""
+        for folder in self.folders:
+            path = folder / f"{suite}.yaml"
+            if path.is_file():
+                return path
+        return None
+
     def vectors(self, suite: str, *, seed: int = 1, count: int = 20, length: int = 50) -> list[Vector]:
+        """The vectors of `suite`, loaded once: a run executes what `check_suites` checked."""
+        key = (suite, seed, count, length) if suite == RANDOM_SUITE else (suite,)
+        if key not in self._loaded:
+            self._loaded[key] = self._load(suite, seed, count, length)
+        return self._loaded[key]
+
+    def _load(self, suite: str, seed: int, count: int, length: int) -> list[Vector]:
         if suite == RANDOM_SUITE:
+            from bringup.vectors.generator import generate_program
+
             return [
                 generate_program(f"{seed}-{index}", length, name=f"random-{seed}-{index}").vector
                 for index in range(count)
             ]
-        for folder in self.folders:
-            path = folder / f"{suite}.yaml"
-            if path.is_file():
-                return load_suite(path).vectors
-        raise FileNotFoundError(f"no vector suite '{suite}' in {', '.join(map(str, self.folders))}")
+        path = self.find(suite)
+        if path is None:
+            raise SuiteNotFound("runbook", None, *self.missing(suite))
+        return load_suite(path).vectors
+
+    def missing(self, suite: str) -> tuple[str, str]:
+        """(message, fix) for a suite none of the folders holds."""
+        looked = ", ".join(str(folder) for folder in self.folders) or "no folder"
+        known = ", ".join(sorted(self.names()))
+        return (f"no vector suite '{suite}' (looked for {suite}.yaml in {looked})",
+                f"use one of: {known}; or add the folder that holds it with --vectors")
 
     def goldens(self, vectors: list[Vector]) -> dict[str, bytes]:
         """Golden signature by content hash (from the cache, else computed by the reference core)."""
         goldens = compute_golden(vectors, self.cache)
         return {golden.vector.content_hash: golden.signature for golden in goldens}
+
+
+def check_suites(runbook: LoadedRunbook, library: VectorLibrary) -> None:
+    """Load and check every suite the runbook's run_vectors steps name; raise every problem.
+
+    Each problem is one line: the runbook's line for a missing suite or a random suite that
+    cannot be generated, the suite file's line for a vector that cannot run.
+    """
+    errors: list[ConfigError] = []
+    for index, step in enumerate(runbook.steps):
+        if step.step != "run_vectors":
+            continue
+        at = ("steps", index, "suite")
+        try:
+            library.vectors(step.suite, seed=step.seed, count=step.count, length=step.length)
+        except SuiteNotFound:
+            errors.append(ConfigError(runbook.path, runbook.line_of(at), *library.missing(step.suite)))
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+        except ConfigError as exc:
+            errors.append(exc)
+        except (VectorError, ValueError) as exc:  # a random suite that cannot be generated
+            message, _, fix = str(exc).partition(" — ")
+            errors.append(ConfigError(runbook.path, runbook.line_of(at),
+                                      f"step {index + 1} suite {step.suite}: {message}", fix))
+    if errors:
+        raise ConfigErrors(errors)
+
+
+def _distinct(folders: Iterable[Path]) -> list[Path]:
+    """Folders in order, each once (a runbook in runbooks/ finds the shipped folder twice)."""
+    seen: set[Path] = set()
+    kept = []
+    for folder in folders:
+        key = folder.resolve()
+        if key not in seen:
+            seen.add(key)
+            kept.append(folder)
+    return kept

@@ -15,6 +15,9 @@ from functools import cached_property
 # The chip's RAM as the monitor firmware exposes it: every vector lives entirely inside it.
 RAM_BASE = 0x8000_0000
 RAM_SIZE = 0x1_0000
+# The monitor's RUN takes the budget as a 32-bit count; it is also what a golden run may cost.
+MAX_STEPS = 2**32 - 1
+ADDRESS_LIMIT = 2**32  # RV32: every address is a 32-bit word
 
 _HASH_DOMAIN = b"bringup.vector/1\n"
 
@@ -87,8 +90,14 @@ class Vector:
         problems = []
         if not self.image:
             problems.append("the image is empty — give the program's words or segments")
-        if self.max_steps <= 0:
-            problems.append(f"max_steps must be positive, not {self.max_steps} — give a step budget")
+        if not 0 < self.max_steps <= MAX_STEPS:
+            problems.append(f"max_steps must be positive and at most {MAX_STEPS}, not {self.max_steps} — "
+                            "give a step budget the chip's 32-bit counter can hold")
+        addresses = (self.load_address, self.entry, self.signature_start, self.signature_end, self.tohost)
+        if any(not 0 <= address < ADDRESS_LIMIT for address in addresses):
+            problems.append("an address is outside the 32-bit address space — use addresses "
+                            f"below {ADDRESS_LIMIT:#x}")
+            return problems  # the checks below would only repeat it
         if self.load_address < RAM_BASE or self.end_address > RAM_BASE + RAM_SIZE:
             problems.append(
                 f"the image {self.load_address:#x}..{self.end_address:#x} does not fit the "

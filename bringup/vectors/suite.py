@@ -19,40 +19,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bringup.vectors.elffile import load_elf_vector
 from bringup.vectors.hexfile import load_hex
-from bringup.vectors.model import Vector, VectorError
+from bringup.vectors.model import ADDRESS_LIMIT, MAX_STEPS, Vector, VectorError
 from bringup.yamlfile import ConfigError, ConfigErrors, LocatedYaml, errors_from_validation, load_located
 
 Location = tuple[str | int, ...]
 
 
+MAX_VECTORS = 10_000  # vectors of one suite; each is loaded, checked and given a golden before a run
+Address = Annotated[int, Field(ge=0, lt=ADDRESS_LIMIT)]
+Budget = Annotated[int, Field(gt=0, le=MAX_STEPS)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=1024)
 
 
 class SignatureSpec(_Strict):
-    start: int = Field(ge=0)
-    end: int = Field(ge=0)
+    start: Address
+    end: Address
 
 
 class VectorSpec(_Strict):
-    file: str
-    name: str | None = None
-    max_steps: int | None = Field(None, gt=0)
-    load_address: int | None = Field(None, ge=0)
-    entry: int | None = Field(None, ge=0)
+    file: str = Field(min_length=1)
+    name: str | None = Field(None, min_length=1, max_length=200)
+    max_steps: Budget | None = None
+    load_address: Address | None = None
+    entry: Address | None = None
     signature: SignatureSpec | None = None
-    tohost: int | None = Field(None, ge=0)
+    tohost: Address | None = None
 
 
 class SuiteSpec(_Strict):
-    name: str
-    max_steps: int | None = Field(None, gt=0)
-    vectors: list[VectorSpec]
+    name: str = Field(min_length=1, max_length=200)
+    max_steps: Budget | None = None
+    vectors: list[VectorSpec] = Field(max_length=MAX_VECTORS)
 
     @field_validator("vectors")
     @classmethod
@@ -119,12 +125,18 @@ def _validate(source: LocatedYaml, model: type[_Strict], data: dict) -> _Strict:
 
 def _build(source: LocatedYaml, at: Location, spec: VectorSpec, default_steps: int | None) -> Vector:
     file = (source.path.parent / spec.file)
-    if not file.is_file():
-        raise source.error((*at, "file"), f"vector file {spec.file} not found (looked in {file.parent})",
+    try:
+        found = file.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, say
+        found = False
+    shown = spec.file if len(spec.file) <= 80 else f"{spec.file[:77]}..."
+    if not found:
+        raise source.error((*at, "file"), f"vector file {shown} not found (looked in "
+                           f"{file.parent if len(spec.file) <= 80 else source.path.parent})",
                            "give the path relative to this YAML file")
     kind = file.suffix.lower()
     if kind not in {".elf", ".hex"}:
-        raise source.error((*at, "file"), f"{spec.file}: unknown vector file type '{kind}'",
+        raise source.error((*at, "file"), f"{shown}: unknown vector file type '{kind[:20]}'",
                            "use an .elf or a .hex file")
     max_steps = spec.max_steps or default_steps
     try:
