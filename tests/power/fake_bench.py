@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bringup.runbook import LoadedRunbook, parse_runbook
-from bringup.station import BoundRail, RailSpec, Station, StationSpec
+from bringup.station import BoundRail, Station, StationSpec
 
 RAILS = ("VDD_A", "VDD_B", "VDD_C")
 
@@ -167,7 +167,7 @@ def fake_bench(*, nominal_v: float = 0.9, ramp_step_v: float = 0.1, ramp_rate_v_
                latency_s: float = 0.002) -> FakeBench:
     """Three rails on one fake supply and a fake clock, bound as an opened Station."""
     rail = {"supply": "psu", "nominal_v": nominal_v, "abs_max_v": nominal_v + 0.2, "current_limit_a": 1.0,
-            "tolerance_v": 0.02, "ramp_step_v": ramp_step_v, "ramp_rate_v_per_s": ramp_rate_v_per_s}
+            "tolerance_v": 0.02, "ramp_step_v": 0.1, "ramp_rate_v_per_s": 10.0}
     spec = StationSpec.model_validate({
         "name": "fake",
         "instruments": {"psu": {"driver": "keysight_e36312a", "resource": "TCPIP0::fake::5025::SOCKET"},
@@ -180,7 +180,10 @@ def fake_bench(*, nominal_v: float = 0.9, ramp_step_v: float = 0.1, ramp_rate_v_
     channels = {name: FakeChannel(name, log, latency_s) for name in RAILS}
     supply = FakeSupply(list(channels.values()))
     clock = FakeClock(log, latency_s)
-    rails = {name: BoundRail(name, RailSpec.model_validate(spec.rails[name].model_dump()), supply, channels[name])
+    # The ramp is set past validation on purpose: a station file refuses steps and rates this
+    # extreme, and the power controller must still stay safe whatever rail it is handed.
+    ramp = {"ramp_step_v": ramp_step_v, "ramp_rate_v_per_s": ramp_rate_v_per_s}
+    rails = {name: BoundRail(name, spec.rails[name].model_copy(update=ramp), supply, channels[name])
              for name in RAILS}
     station = Station(spec, {"psu": supply, "refclk": clock}, rails)
     return FakeBench(spec, station, channels, clock, log)
