@@ -101,8 +101,9 @@ def test_a_later_command_gets_exit_2_for_a_config_error(runner: CliRunner, added
 def test_an_unknown_run_id_is_invalid_input(runner: CliRunner, tmp_path: Path) -> None:
     station = tmp_path / "station.yaml"
     station.write_text("name: bench\n")
-    done = runner.invoke(main, ["resume", "0000", "--station", str(station), "--db",
-                                f"sqlite:///{tmp_path / 'lab.db'}"])
+    db = f"sqlite:///{tmp_path / 'lab.db'}"
+    assert runner.invoke(main, ["db", "upgrade", "--db", db]).exit_code == 0  # a database without that run
+    done = runner.invoke(main, ["resume", "0000", "--station", str(station), "--db", db])
     assert done.exit_code == EXIT_INVALID_INPUT and "no run id starts with '0000'" in done.stderr
 
 
