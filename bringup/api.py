@@ -18,6 +18,7 @@ to the database through the recorder and to any `watchers` (progress views, a TU
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 Watcher = Callable[[Any], None]
+log = logging.getLogger(__name__)
 # The suites shipped with bringup (runbooks/vectors in the source tree).
 SHIPPED_VECTORS = Path(__file__).resolve().parents[1] / "runbooks" / "vectors"
 
@@ -133,22 +135,51 @@ def _execute(
         library.cache = DatabaseGoldenCache(engine, library.cache)  # goldens any station recorded
         control = control or RunControl()
         bus = stack.enter_context(EventBus())
-        # A database that stops taking writes ends the run (safely) rather than leave it unrecorded.
+        # A database that stops taking writes ends the run (safely) rather than leave it unrecorded;
+        # the recorder's journal keeps every event for `bringup db replay`.
         stop_run = control.fault
-        recorder = stack.enter_context(
-            Recorder(engine, on_failure=lambda why: stop_run(f"recording stopped: {why}"))
-        )
+        recorder = Recorder(engine, on_failure=lambda why: stop_run(f"recording stopped: {why}"))
+        stack.callback(_close_quietly, recorder)  # only on the way out by an exception
         recorder.attach(bus)
         for watcher in watchers:
             bus.subscribe(watcher, name=getattr(watcher, "__name__", "watcher"))
-        opened = stack.enter_context(Station.open(spec))
-        sequencer = Sequencer(
-            station=opened, runbook=loaded, chip=chip, publish=bus.publish, operator=operator,
-            vector_source=library, control=control, monitor_hz=monitor_hz,
-            resume=resume, **({"run_id": run_id} if run_id else {}),
-        )
-        _forward_console(opened, sequencer.run_id, bus.publish)
-        return sequencer.run()
+        with Station.open(spec) as opened:
+            sequencer = Sequencer(
+                station=opened, runbook=loaded, chip=chip, publish=bus.publish, operator=operator,
+                vector_source=library, control=control, monitor_hz=monitor_hz,
+                resume=resume, **({"run_id": run_id} if run_id else {}),
+            )
+            _forward_console(opened, sequencer.run_id, bus.publish)
+            report = sequencer.run()
+        return _recorded(report, recorder)
+
+
+def _recorded(report: RunReport, recorder: Any) -> RunReport:
+    """The report, once every event of the run is in the database (or loudly, once it is not).
+
+    A run that the database failed already ends ``error`` with the database's reason; one that
+    ended otherwise but whose last rows could not be written raises RecorderError (the journal
+    keeps them), so that no caller reports success for a run the database does not hold.
+    """
+    from bringup.db.recorder import RecorderError
+    from bringup.events import RunStatus
+
+    try:
+        recorder.close()
+    except RecorderError:
+        if report.status != RunStatus.ERROR:
+            raise
+        log.error("run %s: %s", report.run_id, recorder.failure)
+    return report
+
+
+def _close_quietly(recorder: Any) -> None:
+    from bringup.db.recorder import RecorderError
+
+    try:
+        recorder.close()
+    except RecorderError as exc:  # the exception on its way out matters more; the journal keeps all
+        log.error("%s", exc)
 
 
 def _forward_console(station: Station, run_id: str, publish: Callable[[RunEvent], None]) -> None:

@@ -156,23 +156,6 @@ def estop(station_path: str) -> None:
 
 
 @main.group()
-def db() -> None:
-    """The results database."""
-
-
-@db.command("upgrade")
-@DB_OPTION
-def db_upgrade(db_url: str | None) -> None:
-    """Apply the schema migrations to a (shared) database."""
-    from bringup.db.engine import current_revision, make_engine, upgrade_to_head
-
-    engine = make_engine(db_url, upgrade=False)
-    before = current_revision(engine)
-    upgrade_to_head(engine)
-    click.echo(f"{engine.url.render_as_string()}: schema {before or 'empty'} -> {current_revision(engine)}")
-
-
-@main.group()
 def query() -> None:
     """History: runs, failing vectors by corner, Vmin across a lot, what changed between runs."""
 
@@ -296,6 +279,9 @@ main.add_command(vectors)
 from bringup.cli_tui import tui  # noqa: E402  (imports only click)
 
 main.add_command(tui)
+from bringup.cli_db import db  # noqa: E402  (imports only click)
+
+main.add_command(db)
 
 if __name__ == "__main__":
     main()

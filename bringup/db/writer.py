@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import logging
 import struct
-import time
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, update
+from sqlalchemy import Connection, Dialect, func, select, update
 
 from bringup import __version__
 from bringup.db.bulk import BulkInsert, Row, dialect_insert, upsert_id
+from bringup.db.engine import server_now
 from bringup.db.models import (
     Chip,
     EventLogRow,
     Instrument,
     MeasurementRow,
     RailSampleRow,
+    RecordedJournal,
     Run,
     Runbook,
     Station,
@@ -57,6 +58,7 @@ VECTOR_RESULT_COLUMNS = (
     "flipped_bits", "expected", "actual", "time", "duration_s",
     "vdd_core_v", "core_mhz", "temperature_c",
 )  # fmt: skip
+NOTIFY_CHANNEL = "bringup_results"
 RAIL_SAMPLE_COLUMNS = ("run_id", "rail", "volts", "amps", "time")
 EVENT_LOG_COLUMNS = ("run_id", "time", "kind", "text")
 
@@ -84,6 +86,8 @@ class RowWriter:
         self._event_log = BulkInsert(EventLogRow.__table__, EVENT_LOG_COLUMNS, dialect)
         self.open_runs: set[str] = set()
         self._vector_ids: dict[str, int] = {}
+        self._now = server_now(dialect.name)  # heartbeats in the database's time, never ours
+        self._notify = dialect.name == "postgresql"
 
     def rolled_back(self, open_runs_before: set[str]) -> None:
         """Forget what was learnt inside a transaction that did not commit."""
@@ -147,7 +151,7 @@ class RowWriter:
                 update(Run)
                 .where(Run.id == event.run_id)
                 .values(
-                    status=str(event.status), reason=event.reason, ended_at=event.ts, heartbeat_at=event.ts
+                    status=str(event.status), reason=event.reason, ended_at=event.ts, heartbeat_at=self._now
                 )
             )
             text = f"run {event.status}" + (f": {event.reason}" if event.reason else "")
@@ -200,7 +204,7 @@ class RowWriter:
                     status=RunStatus.RUNNING.value,
                     reason="",
                     ended_at=None,
-                    heartbeat_at=event.ts,
+                    heartbeat_at=self._now,
                     resume_count=Run.resume_count + 1,
                     host=event.host,
                     pid=event.pid,
@@ -219,7 +223,7 @@ class RowWriter:
                 status=RunStatus.RUNNING.value,
                 reason="",
                 started_at=event.ts,
-                heartbeat_at=event.ts,
+                heartbeat_at=self._now,
                 software_version=event.software_version or __version__,
                 resume_count=0,
                 host=event.host,
@@ -278,5 +282,22 @@ class RowWriter:
             conn.execute(
                 update(Run)
                 .where(Run.id.in_(sorted(self.open_runs)), Run.status == RunStatus.RUNNING.value)
-                .values(heartbeat_at=time.time())
+                .values(heartbeat_at=self._now)
             )
+
+    def write_watermarks(self, conn: Connection, marks: dict[str, tuple[str, int]]) -> None:
+        """Record, in the batch's transaction, how far each journal is now in the database."""
+        for journal_id, (run_id, seq) in marks.items():
+            stmt = dialect_insert(RecordedJournal.__table__, conn.dialect).values(
+                journal_id=journal_id, run_id=run_id, seq=seq
+            )
+            conn.execute(stmt.on_conflict_do_update(index_elements=["journal_id"], set_={"seq": seq}))
+
+    def notify(self, conn: Connection, run_ids: set[str]) -> None:
+        """PostgreSQL: tell listeners (the TUI's attach mode) that these runs have new rows.
+
+        NOTIFY is delivered when the transaction commits, so a listener never reads ahead of it.
+        """
+        if self._notify:
+            for run_id in sorted(run_ids):
+                conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, run_id)))
