@@ -58,13 +58,13 @@ class JournalError(OSError):
 
 
 def _event_classes() -> dict[str, type]:
-    found: dict[str, type] = {}
-    pending = [events.RunEvent]
-    while pending:
-        cls = pending.pop()
-        found[cls.__name__] = cls
-        pending.extend(cls.__subclasses__())
-    return found
+    # From the module, not RunEvent.__subclasses__(): a slotted dataclass is a new class, and
+    # the class it replaced may linger among the subclasses.
+    return {
+        name: obj
+        for name, obj in vars(events).items()
+        if isinstance(obj, type) and issubclass(obj, events.RunEvent) and dataclasses.is_dataclass(obj)
+    }
 
 
 EVENT_CLASSES = _event_classes()

@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bringup import __version__
 from bringup.db.engine import DatabaseError, server_now, sqlite_file
-from bringup.db.journal import JournalError, JournalFile, encode_batch, spool_dir
+from bringup.db.journal import JournalFile, encode_batch, spool_dir
 from bringup.db.models import Run, Step, Vector, VectorResultRow
 from bringup.db.writer import RowWriter
 from bringup.events import (
@@ -86,7 +86,7 @@ class Recorder:
         heartbeat_interval_s: float = 1.0,
         stale_after_s: float | None = DEFAULT_STALE_AFTER_S,
         on_failure: Callable[[str], None] | None = None,
-        spool: Path | None = None,
+        spool: str | Path | None = None,
         write_attempts: int = 5,
     ) -> None:
         self.engine = engine
@@ -95,7 +95,7 @@ class Recorder:
         self._on_failure = on_failure
         self.commit_interval_s = commit_interval_s
         self.heartbeat_interval_s = heartbeat_interval_s
-        self.spool = spool or spool_dir(engine.url)
+        self.spool = Path(spool) if spool else spool_dir(engine.url)
         self._max_pending = max_pending
         self._batch_rows = batch_rows
         self._write_attempts = write_attempts
@@ -373,7 +373,7 @@ class Recorder:
                 for journal in self._journals.values():
                     if journal.journal_id in marks:
                         journal.sync()
-        except (JournalError, OSError) as exc:
+        except Exception as exc:  # JournalError, OSError, or a bug: never a silently dead thread
             self._fail_journal(exc)
             return {}
         return marks
