@@ -167,9 +167,9 @@ def _recorded(report: RunReport, recorder: Any) -> RunReport:
     try:
         recorder.close()
     except RecorderError:
-        if report.status != RunStatus.ERROR:
+        if report.status != RunStatus.ERROR or (recorder.failure or "") not in report.reason:
             raise
-        log.error("run %s: %s", report.run_id, recorder.failure)
+        # The run already ended `error` with the database's reason (and the journal's place).
     return report
 
 

@@ -60,7 +60,11 @@ def make_engine(url: str | None = None, *, upgrade: bool = True, **engine_kw: An
         ) from exc
     lock_timeout_s = _seconds(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT_S)
     if parsed.get_backend_name() == "postgresql":
-        engine_kw["connect_args"] = _postgres_timeouts(dict(engine_kw.get("connect_args", {})), lock_timeout_s)
+        connect_args = dict(engine_kw.get("connect_args", {}))
+        if "options" in parsed.query:  # e.g. ?options=-csearch_path%3Dlab: keep it, add ours
+            connect_args.setdefault("options", parsed.query["options"])
+            parsed = parsed.difference_update_query(["options"])
+        engine_kw["connect_args"] = _postgres_timeouts(connect_args, lock_timeout_s)
     engine = create_engine(parsed, **engine_kw)
     if engine.dialect.name == "sqlite":
         busy_ms = round(lock_timeout_s * 1000)
@@ -79,7 +83,9 @@ def _seconds(env_var: str, default: float) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value < 86_400:
-        raise DatabaseError(f"${env_var}={raw!r} is not a number of seconds between 0 and 86400; unset it or fix it")
+        raise DatabaseError(
+            f"${env_var}={raw!r} is not a number of seconds between 0 and 86400; unset it or fix it"
+        )
     return value
 
 
@@ -88,7 +94,8 @@ def _postgres_timeouts(connect_args: dict[str, Any], lock_timeout_s: float) -> d
     statement_ms = round(_seconds(STATEMENT_TIMEOUT_ENV, DEFAULT_STATEMENT_TIMEOUT_S) * 1000)
     options = f"-c statement_timeout={statement_ms} -c lock_timeout={round(lock_timeout_s * 1000)}"
     connect_args["options"] = f"{connect_args.get('options', '')} {options}".strip()
-    connect_args.setdefault("connect_timeout", max(1, round(_seconds(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT_S))))
+    connect_s = _seconds(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT_S)
+    connect_args.setdefault("connect_timeout", max(1, round(connect_s)))
     # A server gone from the network (no RST) is noticed by keepalives within ~10 s.
     connect_args.setdefault("keepalives", 1)
     connect_args.setdefault("keepalives_idle", 5)

@@ -383,7 +383,7 @@ class Recorder:
             f"cannot write the recorder's journal in {self.spool}: {first_line(exc)}; results go to "
             "the database only"
         )
-        log.error("recorder: %s", self._journal_failure)
+        log.log(logging.INFO if self._on_failure else logging.ERROR, "recorder: %s", self._journal_failure)
         self._tell(self._journal_failure)
 
     # --- the database thread -----------------------------------------------------------
@@ -432,7 +432,9 @@ class Recorder:
                 if not transient or attempt == self._write_attempts:
                     self._fail(exc)
                     return False
-                log.warning("recorder: write failed (%s), retry %d in %.1f s", first_line(exc), attempt, delay)
+                # Info, not warning: a retry that works is routine, and one that does not is
+                # reported once, through on_failure, as the run's reason.
+                log.info("recorder: write failed (%s), retry %d in %.1f s", first_line(exc), attempt, delay)
                 time.sleep(delay)
                 delay *= 2
             except Exception as exc:
@@ -468,7 +470,7 @@ class Recorder:
             f"the results database {self.engine.url.render_as_string()} stopped taking writes: "
             f"{type(exc.orig if isinstance(exc, DBAPIError) else exc).__name__}: {detail}"
         )
-        log.error("recorder: %s", self._db_failure)
+        log.log(logging.INFO if self._on_failure else logging.ERROR, "recorder: %s", self._db_failure)
         with self._cond:
             dropped = sum(len(items) for items, _ in self._to_db)
             self._to_db = []
