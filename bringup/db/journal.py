@@ -5,17 +5,17 @@ database that locks, fills its disk, disappears or drops off the network loses n
 journal is replayed into the database later (:mod:`bringup.db.replay`), exactly once.
 
 Format: one file per run, ``<run_id>.<journal_id>.journal``. A file is a sequence of records,
-each ``length (u32 LE) | crc32 (u32 LE) | payload`` where the payload is UTF-8 JSON: the first
-record is a header (``{"journal": id, "run_id": ..., "host": ..., "pid": ...}``), every later
-one a list of encoded events. A record that is cut short (a crash mid-write) or fails its
+each ``length (u32 LE) | crc32 (u32 LE) | payload``: the first record is a JSON header
+(``{"journal": id, "run_id": ..., "host": ..., "pid": ..., "codec": "marshal4"}``), every later
+one a batch of encoded events in ``marshal`` format 4. A record that is cut short (a crash mid-write) or fails its
 checksum ends the readable part; everything before it is intact. A zero length also ends it:
 the file is preallocated in chunks (see ``RESERVE_BYTES``) so that a disk that fills up under
 the database still leaves the journal room to keep what is in flight.
 
-Events are the frozen dataclasses of :mod:`bringup.events`, encoded as ``[kind, field...]`` in
-field order (nested dataclasses as lists, enums as their values); floats survive JSON exactly
-(``repr`` round-trips), so :func:`decode` gives back events equal to the ones written. The
-recorder's fast-path measurement tuples are encoded as ``["tuple", value...]``.
+Events are the frozen dataclasses of :mod:`bringup.events`, encoded as ``(kind, (field...))``
+in field order (nested dataclasses as tuples, enums as their values); marshal keeps floats
+bit-exact (NaN and infinities too), so :func:`decode` gives back events equal to the ones
+written. The recorder's fast-path measurement tuples are encoded as ``("tuple", values)``.
 
 The writer holds an exclusive ``flock`` on its file for its whole life; a file that can be
 locked by someone else therefore belongs to a process that is gone, and can be replayed.
@@ -28,6 +28,8 @@ import enum
 import fcntl
 import json
 import logging
+import marshal
+import operator
 import os
 import socket
 import struct
@@ -48,6 +50,8 @@ SUFFIX = ".journal"
 RESERVE_BYTES = 1 << 20  # preallocated ahead of the write position, a chunk at a time
 MAX_RECORD_BYTES = 1 << 30  # a length beyond this is garbage, not a record
 TUPLE_KIND = "tuple"
+MARSHAL_VERSION = 4
+CODEC = f"marshal{MARSHAL_VERSION}"
 
 
 class JournalError(OSError):
@@ -70,20 +74,77 @@ def _event_classes() -> dict[str, type]:
 EVENT_CLASSES = _event_classes()
 
 
-def _to_json(obj: Any) -> Any:
-    """json.dumps's hook for what it cannot write itself: events and nested dataclasses."""
-    if dataclasses.is_dataclass(obj):
-        values = [getattr(obj, f.name) for f in dataclasses.fields(obj)]
-        if isinstance(obj, events.RunEvent):
-            return [type(obj).__name__, *values]
-        return values
-    raise TypeError(f"the journal cannot encode {type(obj).__name__}: {obj!r}")
+def _plain(hint: Any) -> Callable[[Any], Any] | None:
+    """How to turn a value of type ``hint`` into marshal's plain types (None: it already is)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [_plain(a) for a in typing.get_args(hint) if a is not type(None)]
+        one = inner[0] if len(inner) == 1 else None
+        return None if one is None else (lambda v: None if v is None else one(v))
+    if origin is tuple:
+        item = _plain(typing.get_args(hint)[0])
+        return None if item is None else (lambda v: tuple(item(x) for x in v))
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return lambda v: v.value
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _fields_encoder(hint)
+    return None
+
+
+def _fields_encoder(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving an instance's field values, in order, as plain values."""
+    hints = typing.get_type_hints(cls, vars(events))
+    names = [f.name for f in dataclasses.fields(cls)]
+    getter = operator.attrgetter(*names)
+    special = [(i, conv) for i, name in enumerate(names) if (conv := _plain(hints[name])) is not None]
+    if len(names) == 1:
+        return lambda obj: (getter(obj),)
+    if not special:
+        return getter
+
+    def encode(obj: Any) -> tuple[Any, ...]:
+        values = list(getter(obj))
+        for i, conv in special:
+            values[i] = conv(values[i])
+        return tuple(values)
+
+    return encode
+
+
+_ENCODERS = {cls: (name, _fields_encoder(cls)) for name, cls in EVENT_CLASSES.items()}
+
+
+def _encode(item: Any) -> tuple[Any, ...]:
+    if type(item) is tuple:
+        return (TUPLE_KIND, item)
+    kind, fields = _ENCODERS[type(item)]
+    return (kind, fields(item))
+
+
+def _exactly_plain(value: Any) -> Any:
+    """Subclasses of float/int/str (numpy scalars, enums) as the plain type marshal takes."""
+    if isinstance(value, tuple | list):
+        return tuple(_exactly_plain(v) for v in value)
+    if isinstance(value, bool) or value is None:
+        return value
+    for plain in (int, float, str, bytes):
+        if isinstance(value, plain):
+            return plain(value)
+    raise TypeError(f"the journal cannot encode {type(value).__name__}: {value!r}")
 
 
 def encode_batch(items: list[Any]) -> bytes:
-    """One journal payload for a batch of events (and fast-path measurement tuples)."""
-    marked = [[TUPLE_KIND, *item] if type(item) is tuple else item for item in items]
-    return json.dumps(marked, default=_to_json, separators=(",", ":")).encode()
+    """One journal payload for a batch of events (and fast-path measurement tuples).
+
+    marshal, not JSON: it writes these plain tuples ~10x faster, and the recorder journals every
+    event a run publishes. Its format (version 4) has not changed since Python 3.4; the header
+    records it, and a damaged record fails its CRC before it is ever unmarshalled.
+    """
+    encoded = [_encode(item) for item in items]
+    try:
+        return marshal.dumps(encoded, MARSHAL_VERSION)
+    except ValueError:  # a value of a subclass (a numpy float): write it as the plain type
+        return marshal.dumps(_exactly_plain(encoded), MARSHAL_VERSION)
 
 
 def _decoder(hint: Any) -> Callable[[Any], Any]:
@@ -117,11 +178,11 @@ def _dataclass_decoder(cls: type) -> Callable[[list[Any]], Any]:
 _DECODERS = {name: _dataclass_decoder(cls) for name, cls in EVENT_CLASSES.items()}
 
 
-def decode(item: list[Any]) -> Any:
+def decode(item: tuple[Any, ...]) -> Any:
     """An encoded event (or fast-path tuple) back as it was written."""
-    kind, values = item[0], item[1:]
+    kind, values = item
     if kind == TUPLE_KIND:
-        return tuple(values)
+        return values
     try:
         return _DECODERS[kind](values)
     except KeyError:
@@ -178,7 +239,8 @@ class JournalFile:
         self._offset = 0
         self._reserved = 0
         self._reserve(RESERVE_BYTES)
-        header = {"journal": self.journal_id, "run_id": run_id, "host": socket.gethostname(), "pid": os.getpid()}
+        header = {"journal": self.journal_id, "run_id": run_id, "host": socket.gethostname(),
+                  "pid": os.getpid(), "codec": CODEC}
         self._write(json.dumps(header).encode())
         os.fsync(self.fd)
         _fsync_dir(folder)
@@ -273,7 +335,9 @@ def read_journal(path: Path) -> JournalContents:
     if not payloads:
         raise ValueError(f"{path}: no journal header (an empty or foreign file)")
     header = json.loads(payloads[0])
-    items = [decode(item) for payload in payloads[1:] for item in json.loads(payload)]
+    if header.get("codec") != CODEC:
+        raise ValueError(f"{path}: written as {header.get('codec')!r}, this bringup reads {CODEC!r}")
+    items = [decode(item) for payload in payloads[1:] for item in marshal.loads(payload)]
     return JournalContents(path, header["journal"], header["run_id"], header.get("host", ""),
                            int(header.get("pid", 0)), items, torn)
 

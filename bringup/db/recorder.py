@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 import os
 import socket
 import threading
@@ -147,7 +148,15 @@ class Recorder:
             self.current_run_id = event.run_id
         elif kind is StepStarted:
             self.current_step_index = event.index  # type: ignore[attr-defined]
-        self._enqueue(event, kind in URGENT_EVENTS)
+        # _enqueue, inlined: this runs once per event a run publishes.
+        with self._cond:
+            if len(self._pending) + self._db_backlog >= self._max_pending or self._closing:
+                self._wait_for_room()
+            self._pending.append(event)
+            self._enqueued += 1
+            if kind in URGENT_EVENTS or len(self._pending) == self._batch_rows:
+                self._urgent = True
+                self._cond.notify_all()
 
     def measurement(
         self,
@@ -234,12 +243,17 @@ class Recorder:
             raise RecorderError("finish_run() without a run: call recorder.start_run(...) first")
         self.handle(RunFinished(run_id=self.current_run_id, status=status, reason=reason))
 
+    def _wait_for_room(self) -> None:
+        """Back-pressure (the caller holds the lock): wait until the writers free room."""
+        while len(self._pending) + self._db_backlog >= self._max_pending and not self._closing:
+            self._cond.wait()
+        if self._closing:
+            raise RecorderError("the recorder is closed; open a new Recorder to record")
+
     def _enqueue(self, item: Any, urgent: bool) -> None:
         with self._cond:
-            while len(self._pending) + self._db_backlog >= self._max_pending and not self._closing:
-                self._cond.wait()  # back-pressure: the writers free room
-            if self._closing:
-                raise RecorderError("the recorder is closed; open a new Recorder to record")
+            if len(self._pending) + self._db_backlog >= self._max_pending or self._closing:
+                self._wait_for_room()
             self._pending.append(item)
             self._enqueued += 1
             if urgent or len(self._pending) == self._batch_rows:
@@ -358,9 +372,7 @@ class Recorder:
         """Append a batch to its runs' journals and fsync; returns each journal's new seq."""
         if self._journal_failure is not None:
             return {}
-        by_run: dict[str, list[Any]] = {}
-        for item in batch:
-            by_run.setdefault(item[0] if type(item) is tuple else item.run_id, []).append(item)
+        by_run = _by_run(batch)
         marks: dict[str, tuple[str, int]] = {}
         try:
             with self._journals_lock:
@@ -401,7 +413,7 @@ class Recorder:
             heartbeat = time.monotonic() >= next_heartbeat
             if heartbeat:
                 next_heartbeat = time.monotonic() + self.heartbeat_interval_s
-            batch = [item for items, _ in work for item in items]
+            batch = work[0][0] if len(work) == 1 else [item for items, _ in work for item in items]
             if self._db_failure is None and (batch or (heartbeat and self._rows.open_runs)):
                 marks = {journal: mark for _, journal_marks in work for journal, mark in journal_marks.items()}
                 if self._write_with_retry(batch, marks, heartbeat):
@@ -483,6 +495,23 @@ class Recorder:
         if self._on_failure is not None and not self._told:
             self._told = True
             self._on_failure(why)
+
+
+_run_id_of = operator.attrgetter("run_id")
+
+
+def _by_run(batch: list[Any]) -> dict[str, list[Any]]:
+    """The batch split by run, in order (almost always one run: the batch itself)."""
+    try:
+        runs = set(map(_run_id_of, batch))
+    except AttributeError:  # fast-path measurement tuples carry their run first
+        runs = set()
+    if len(runs) == 1:
+        return {runs.pop(): batch}
+    by_run: dict[str, list[Any]] = {}
+    for item in batch:
+        by_run.setdefault(item[0] if type(item) is tuple else item.run_id, []).append(item)
+    return by_run
 
 
 def _file_identity(path: Path | None) -> tuple[int, int] | None:
