@@ -158,6 +158,19 @@ def server_now(dialect_name: str) -> Any:
     return literal_column("((julianday('now') - 2440587.5) * 86400.0)")
 
 
+def database_identity(engine: Engine) -> str:
+    """Which database (and PostgreSQL schema) an engine writes to, password left out.
+
+    A journal records it, so that a replay never writes one database's runs into another that
+    happens to share the spool (two schemas on one server, say).
+    """
+    where = engine.url.render_as_string(hide_password=True)
+    if engine.dialect.name != "postgresql":
+        return where
+    with engine.connect() as conn:
+        return f"{where} schema {conn.execute(text('SELECT current_schema()')).scalar_one()}"
+
+
 def sqlite_file(engine: Engine) -> Path | None:
     """The SQLite database file behind ``engine`` (None for PostgreSQL or in-memory)."""
     database = engine.url.database

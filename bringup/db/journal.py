@@ -228,7 +228,7 @@ def journal_files(folder: Path) -> list[Path]:
 class JournalFile:
     """One run's journal, open for appending and locked against replay while we live."""
 
-    def __init__(self, folder: Path, run_id: str) -> None:
+    def __init__(self, folder: Path, run_id: str, database: str = "") -> None:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.journal_id = uuid.uuid4().hex
         self.run_id = run_id
@@ -240,7 +240,7 @@ class JournalFile:
         self._reserved = 0
         self._reserve(RESERVE_BYTES)
         header = {"journal": self.journal_id, "run_id": run_id, "host": socket.gethostname(),
-                  "pid": os.getpid(), "codec": CODEC}
+                  "pid": os.getpid(), "codec": CODEC, "database": database}
         self._write(json.dumps(header).encode())
         os.fsync(self.fd)
         _fsync_dir(folder)
@@ -307,6 +307,7 @@ class JournalContents:
     run_id: str
     host: str
     pid: int
+    database: str  # database_identity() of where it was being recorded
     items: list[Any]
     torn: bool  # the last record was cut short or damaged (a crash mid-write)
 
@@ -339,7 +340,7 @@ def read_journal(path: Path) -> JournalContents:
         raise ValueError(f"{path}: written as {header.get('codec')!r}, this bringup reads {CODEC!r}")
     items = [decode(item) for payload in payloads[1:] for item in marshal.loads(payload)]
     return JournalContents(path, header["journal"], header["run_id"], header.get("host", ""),
-                           int(header.get("pid", 0)), items, torn)
+                           int(header.get("pid", 0)), header.get("database", ""), items, torn)
 
 
 def try_lock(path: Path) -> int | None:

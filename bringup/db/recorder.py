@@ -35,7 +35,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bringup import __version__
-from bringup.db.engine import DatabaseError, server_now, sqlite_file
+from bringup.db.engine import DatabaseError, database_identity, server_now, sqlite_file
 from bringup.db.journal import JournalFile, encode_batch, spool_dir
 from bringup.db.models import Run, Step, Vector, VectorResultRow
 from bringup.db.writer import RowWriter
@@ -102,6 +102,7 @@ class Recorder:
         self._write_attempts = write_attempts
         self._rows = RowWriter(engine.dialect)
         self._db_file = sqlite_file(engine)
+        self._db_identity_text = database_identity(engine)
         self._db_identity = _file_identity(self._db_file)
 
         self._cond = threading.Condition(threading.Lock())
@@ -379,7 +380,7 @@ class Recorder:
                 for run_id, items in by_run.items():
                     journal = self._journals.get(run_id)
                     if journal is None:
-                        journal = self._journals[run_id] = JournalFile(self.spool, run_id)
+                        journal = self._journals[run_id] = JournalFile(self.spool, run_id, self._db_identity_text)
                     journal.append(encode_batch(items), len(items))
                     marks[journal.journal_id] = (run_id, journal.seq)
                 for journal in self._journals.values():

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 
+from bringup.db.engine import database_identity
 from bringup.db.journal import JournalContents, journal_files, read_journal, spool_dir, try_lock
 from bringup.db.models import RecordedJournal, Run
 from bringup.db.writer import RowWriter
@@ -45,14 +46,25 @@ class Replayed:
 
 
 def replay_spool(engine: Engine, folder: Path | None = None) -> list[Replayed]:
-    """Write every journal in ``folder`` whose writer is gone into ``engine``; delete each."""
+    """Write every journal in ``folder`` whose writer is gone into ``engine``; delete each.
+
+    Journals of runs still recording (locked), and journals recorded for another database or
+    schema that shares the folder, are left where they are.
+    """
     done = []
+    identity = None
     for path in journal_files(folder or spool_dir(engine.url)):
         fd = try_lock(path)
         if fd is None:
             continue  # its recorder is still writing it
         try:
-            done.append(replay_journal(engine, read_journal(path)))
+            journal = read_journal(path)
+            identity = identity or database_identity(engine)
+            if journal.database and journal.database != identity:
+                log.info("journal %s belongs to %s, not %s: left for its own replay", path.name,
+                         journal.database, identity)
+                continue
+            done.append(replay_journal(engine, journal))
             path.unlink()
         finally:
             os.close(fd)

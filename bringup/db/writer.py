@@ -14,7 +14,7 @@ import struct
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, func, select, update
+from sqlalchemy import Connection, Dialect, bindparam, func, select, update
 
 from bringup import __version__
 from bringup.db.bulk import BulkInsert, Row, dialect_insert, upsert_id
@@ -73,6 +73,19 @@ _measurement_fields = operator.attrgetter(
 _rail_sample_fields = operator.attrgetter("run_id", "rail", "volts", "amps", "ts")
 
 
+def _step_started_statement(dialect: Dialect) -> Any:
+    """Insert a step as running; a resumed run restarting its unfinished step starts it over."""
+    columns = ("run_id", "index", "name", "kind", "started_at")
+    stmt = dialect_insert(Step.__table__, dialect).values(
+        {**{c: bindparam(c) for c in columns}, "status": StepStatus.RUNNING.value, "ended_at": None, "message": ""}
+    )
+    fresh = {c: stmt.excluded[c] for c in ("name", "kind", "started_at")}
+    return stmt.on_conflict_do_update(
+        index_elements=["run_id", "index"],
+        set_={**fresh, "status": StepStatus.RUNNING.value, "ended_at": None, "message": ""},
+    )
+
+
 def pack_words(words: Iterable[int]) -> bytes:
     """32-bit signature words as compact little-endian bytes."""
     values = [w & 0xFFFFFFFF for w in words]
@@ -97,6 +110,12 @@ class RowWriter:
         self.open_runs: set[str] = set()
         self._vector_ids: dict[str, int] = {}
         self._now = server_now(dialect.name)  # heartbeats in the database's time, never ours
+        self._step_started = _step_started_statement(dialect)
+        self._step_finished = (
+            update(Step)
+            .where(Step.run_id == bindparam("b_run_id"), Step.index == bindparam("b_index"))
+            .values(status=bindparam("b_status"), ended_at=bindparam("b_ended_at"), message=bindparam("b_message"))
+        )
         self._notify = dialect.name == "postgresql"
 
     def rolled_back(self, open_runs_before: set[str]) -> None:
@@ -112,6 +131,8 @@ class RowWriter:
         vector_results: list[Row] = []
         rail_samples: list[Row] = []
         event_log: list[Row] = []
+        steps_started: list[dict[str, Any]] = []
+        steps_finished: list[dict[str, Any]] = []
         for item in batch:
             kind = type(item)
             if kind is Measurement:  # the hot path: one C-level getter per part of the row
@@ -126,8 +147,21 @@ class RowWriter:
                 event_log.append((item.run_id, item.ts, f"console-{item.direction}", item.text))
             elif kind is Log:
                 event_log.append((item.run_id, item.ts, f"log-{item.level}", item.text))
+            elif kind is StepStarted:
+                steps_started.append({"run_id": item.run_id, "index": item.index, "name": item.name,
+                                      "kind": item.kind, "started_at": item.ts})
+            elif kind is StepFinished:
+                steps_finished.append({"b_run_id": item.run_id, "b_index": item.index,
+                                       "b_status": str(item.status), "b_ended_at": item.ts,
+                                       "b_message": item.message})
             else:
                 event_log.extend(self._write_control(conn, item))
+        # Steps in two executemany calls of statements built once: starts first, so a step
+        # that starts and finishes within the batch ends with its verdict.
+        if steps_started:
+            conn.execute(self._step_started, steps_started)
+        if steps_finished:
+            conn.execute(self._step_finished, steps_finished)
         self._measurements.execute(conn, measurements)
         self._vector_results.execute(conn, vector_results)
         self._rail_samples.execute(conn, rail_samples)
@@ -151,16 +185,6 @@ class RowWriter:
             )
             text = f"run {event.status}" + (f": {event.reason}" if event.reason else "")
             return [(event.run_id, event.ts, "run", text)]
-        if isinstance(event, StepStarted):
-            self._write_step_started(conn, event)
-            return []
-        if isinstance(event, StepFinished):
-            conn.execute(
-                update(Step)
-                .where(Step.run_id == event.run_id, Step.index == event.index)
-                .values(status=str(event.status), ended_at=event.ts, message=event.message)
-            )
-            return []
         # An event kind newer than this recorder: keep it in the timeline rather than lose it.
         return [(event.run_id, event.ts, type(event).__name__.lower()[:20], repr(event))]
 
@@ -225,21 +249,6 @@ class RowWriter:
                 pid=event.pid,
             )
         )
-
-    def _write_step_started(self, conn: Connection, event: StepStarted) -> None:
-        # A resumed run restarts its unfinished step: the same (run, index) row starts over.
-        fresh = {
-            "name": event.name,
-            "kind": event.kind,
-            "status": StepStatus.RUNNING.value,
-            "started_at": event.ts,
-            "ended_at": None,
-            "message": "",
-        }
-        stmt = dialect_insert(Step.__table__, conn.dialect).values(
-            run_id=event.run_id, index=event.index, **fresh
-        )
-        conn.execute(stmt.on_conflict_do_update(index_elements=["run_id", "index"], set_=fresh))
 
     def _vector_result_row(self, conn: Connection, item: VectorResult) -> Row:
         vector_id = self._vector_ids.get(item.content_hash)

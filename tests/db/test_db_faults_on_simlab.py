@@ -58,6 +58,7 @@ def station(simlab: SimLab, tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def short_lock_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BRINGUP_SPOOL", raising=False)  # the real places: beside the file, per user
     monkeypatch.setenv("BRINGUP_DB_LOCK_TIMEOUT_S", LOCK_TIMEOUT_S)
     monkeypatch.setenv("BRINGUP_DB_CONNECT_TIMEOUT_S", "2")
 

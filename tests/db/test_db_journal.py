@@ -159,9 +159,10 @@ def test_a_live_recorders_journal_is_not_replayed(engine, tmp_path):
         assert conn.execute(select(Run.status).where(Run.id == run_id)).scalar_one() == "passed"
 
 
-def test_a_deleted_database_file_is_never_recreated_and_the_journal_keeps_the_run(tmp_path):
+def test_a_deleted_database_file_is_never_recreated_and_the_journal_keeps_the_run(tmp_path, monkeypatch):
     from bringup.db.engine import make_engine
 
+    monkeypatch.delenv("BRINGUP_SPOOL")  # the default: the spool beside the database file
     db = tmp_path / "lab.db"
     engine = make_engine(f"sqlite:///{db}")
     told: list[str] = []
@@ -312,3 +313,19 @@ def test_steps_and_run_end_reach_the_journal_and_the_database_at_once(engine, tm
                    timeout=10, what="StepFinished in the journal")
         wait_until(lambda: steps_recorded() == 1, timeout=10, what="the step committed")
         recorder.finish_run(RunStatus.PASSED)
+
+
+def test_a_journal_of_another_database_sharing_the_spool_is_left_alone(tmp_path):
+    from bringup.db.engine import make_engine
+
+    spool, saved = tmp_path / "spool", tmp_path / "saved"
+    first, other = make_engine(f"sqlite:///{tmp_path / 'a.db'}"), make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    with Recorder(first, stale_after_s=None, spool=spool) as recorder:
+        recorder.start_run("C-1")
+        recorder.flush()
+        shutil.copytree(spool, saved)
+
+    assert replay_spool(other, saved) == []
+    assert len(journal_files(saved)) == 1  # kept for a replay into its own database
+    first.dispose()
+    other.dispose()
