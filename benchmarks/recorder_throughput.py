@@ -185,8 +185,9 @@ def main() -> None:
             ratios.append(event_rate / raw_rate)
             fast_ratios.append(fast_rate / raw_rate)
             print(
-                f"trial {trial + 1}: events path {event_rate:,.0f} rows/s, raw sqlite3 {raw_rate:,.0f} rows/s, "
-                f"ratio {event_rate / raw_rate:.2f} (scripted Recorder.measurement() {fast_rate:,.0f} rows/s, "
+                f"trial {trial + 1}: events path {event_rate:,.0f} rows/s, raw sqlite3 "
+                f"{raw_rate:,.0f} rows/s, ratio {event_rate / raw_rate:.2f} (scripted "
+                f"Recorder.measurement() {fast_rate:,.0f} rows/s, "
                 f"{fast_rate / raw_rate:.2f})"
             )
     print(

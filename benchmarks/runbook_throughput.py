@@ -29,11 +29,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from vectors_throughput import simlab_process  # noqa: E402  (the same `bringup simlab` subprocess)
+from vectors_throughput import simlab_process
 
-from bringup import sequencer as sequencer_module  # noqa: E402
-from bringup.api import run_runbook  # noqa: E402
-from bringup.station import load_station  # noqa: E402
+from bringup import sequencer as sequencer_module
+from bringup.api import run_runbook
+from bringup.station import load_station
 
 
 def write_runbook(folder: Path, steps: int) -> Path:
@@ -125,7 +125,8 @@ def main() -> None:
                   f"ratio {rate / raw:.2f} ({parts})")
         print(f"run_runbook, {args.steps:,} measure steps: median {statistics.median(rates):,.0f} steps/s "
               f"(goal >= 2,000), raw MEAS:VOLT? median {statistics.median(raws):,.0f}/s, median ratio "
-              f"{statistics.median(r / q for r, q in zip(rates, raws, strict=True)):.2f} over {args.trials} trials")
+              f"{statistics.median(r / q for r, q in zip(rates, raws, strict=True)):.2f} "
+              f"over {args.trials} trials")
         for what in splits[0]:
             print(f"  {what}: median {statistics.median(s[what] for s in splits):.2f} s")
         if args.profile:

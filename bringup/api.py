@@ -94,12 +94,12 @@ def resume_run(
     """Continue an interrupted run after its last completed step, without repeating anything."""
     from bringup.db.engine import make_engine
     from bringup.db.queries import run_recipe
-    from bringup.db.recorder import last_completed_step, mark_stale_runs, recorded_vector_keys
+    from bringup.db.recorder import last_completed_step, recorded_vector_keys, recover
 
     spec = station if isinstance(station, StationSpec) else load_station(station)
     engine = make_engine(db_url)
     try:
-        mark_stale_runs(engine)
+        recover(engine)  # journals first: the run's last steps may be only there
         recipe = run_recipe(engine, run_id)
         if recipe is None:
             raise ResumeRefused("database", None, f"no run {run_id}", "list runs with `bringup query runs`")

@@ -51,7 +51,8 @@ def db_replay(db_url: str | None, spool: str | None) -> None:
         folder = Path(spool) if spool else spool_dir(engine.url)
         replayed = replay_spool(engine, folder)
     except (DatabaseError, OSError) as exc:
-        click.echo(f"error: {first_line(exc)}; the journals are kept, run `bringup db replay` again", err=True)
+        click.echo(f"error: {first_line(exc)}; the journals are kept, run `bringup db replay` again",
+                   err=True)
         sys.exit(EXIT_UNREACHABLE)
     except Exception as exc:  # SQLAlchemy's own errors: the server went away mid-replay
         click.echo(f"error: replay stopped: {first_line(exc)}; the journals are kept, run it again", err=True)

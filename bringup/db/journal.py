@@ -7,10 +7,10 @@ journal is replayed into the database later (:mod:`bringup.db.replay`), exactly 
 Format: one file per run, ``<run_id>.<journal_id>.journal``. A file is a sequence of records,
 each ``length (u32 LE) | crc32 (u32 LE) | payload``: the first record is a JSON header
 (``{"journal": id, "run_id": ..., "host": ..., "pid": ..., "codec": "marshal4"}``), every later
-one a batch of encoded events in ``marshal`` format 4. A record that is cut short (a crash mid-write) or fails its
-checksum ends the readable part; everything before it is intact. A zero length also ends it:
-the file is preallocated in chunks (see ``RESERVE_BYTES``) so that a disk that fills up under
-the database still leaves the journal room to keep what is in flight.
+one a batch of encoded events in ``marshal`` format 4. A record that is cut short (a crash
+mid-write) or fails its checksum ends the readable part; everything before it is intact. A zero
+length also ends it: the file is preallocated in chunks (see ``RESERVE_BYTES``) so that a disk
+that fills up under the database still leaves the journal room to keep what is in flight.
 
 Events are the frozen dataclasses of :mod:`bringup.events`, encoded as ``(kind, (field...))``
 in field order (nested dataclasses as tuples, enums as their values); marshal keeps floats
@@ -186,7 +186,7 @@ def decode(item: tuple[Any, ...]) -> Any:
     try:
         return _DECODERS[kind](values)
     except KeyError:
-        raise ValueError(f"unknown event kind {kind!r} in the journal (written by a newer bringup?)") from None
+        raise ValueError(f"unknown event kind {kind!r} in the journal (a newer bringup wrote it?)") from None
 
 
 def item_run_id(item: Any) -> str:
@@ -211,7 +211,8 @@ def spool_dir(url: Any) -> Path:
         db = Path(url.database)
         return db.with_name(db.name + ".spool")
     state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    where = "-".join(str(p) for p in (url.get_backend_name(), url.host or "local", url.port or "", url.database or ""))
+    parts = (url.get_backend_name(), url.host or "local", url.port or "", url.database or "")
+    where = "-".join(str(p) for p in parts)
     return state / "bringup" / "spool" / where.replace("/", "_")
 
 

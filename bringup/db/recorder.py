@@ -127,9 +127,9 @@ class Recorder:
         self.current_step_index = 0
 
         if stale_after_s is not None:
-            _replay_quietly(engine, self.spool)
-            mark_stale_runs(engine, stale_after_s)
-        self._journal_thread = threading.Thread(target=self._journal_loop, name="recorder-journal", daemon=True)
+            recover(engine, stale_after_s, self.spool)
+        self._journal_thread = threading.Thread(target=self._journal_loop, name="recorder-journal",
+                                                daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name="recorder", daemon=True)
         self._journal_thread.start()
         self._writer.start()
@@ -274,7 +274,9 @@ class Recorder:
             target = self._enqueued
             self._urgent = True
             self._cond.notify_all()
-            done = self._cond.wait_for(lambda: self._written >= target or self._db_failure is not None, timeout)
+            done = self._cond.wait_for(
+                lambda: self._written >= target or self._db_failure is not None, timeout
+            )
             if self._db_failure is not None:
                 raise RecorderError(self._db_failure)
             if not done:
@@ -325,7 +327,7 @@ class Recorder:
         if not self._kept:
             return ""
         paths = ", ".join(str(p) for p in self._kept)
-        return f"; every event is kept in {paths} -- `bringup db replay` writes them once the database answers"
+        return f"; every event is kept in {paths}; `bringup db replay` writes them when the database is back"
 
     def __enter__(self) -> Recorder:
         return self
@@ -380,7 +382,8 @@ class Recorder:
                 for run_id, items in by_run.items():
                     journal = self._journals.get(run_id)
                     if journal is None:
-                        journal = self._journals[run_id] = JournalFile(self.spool, run_id, self._db_identity_text)
+                        journal = JournalFile(self.spool, run_id, self._db_identity_text)
+                        self._journals[run_id] = journal
                     journal.append(encode_batch(items), len(items))
                     marks[journal.journal_id] = (run_id, journal.seq)
                 for journal in self._journals.values():
@@ -416,7 +419,7 @@ class Recorder:
                 next_heartbeat = time.monotonic() + self.heartbeat_interval_s
             batch = work[0][0] if len(work) == 1 else [item for items, _ in work for item in items]
             if self._db_failure is None and (batch or (heartbeat and self._rows.open_runs)):
-                marks = {journal: mark for _, journal_marks in work for journal, mark in journal_marks.items()}
+                marks = {journal: mark for _, done in work for journal, mark in done.items()}
                 if self._write_with_retry(batch, marks, heartbeat):
                     self._retire_finished(batch, marks)
             with self._cond:
@@ -463,7 +466,9 @@ class Recorder:
         now = _file_identity(self._db_file)
         if now != self._db_identity:
             what = "deleted" if now is None else "replaced by another file"
-            raise DatabaseGone(f"the database file {self._db_file} was {what} while recording; not creating a new one")
+            raise DatabaseGone(
+                f"the database file {self._db_file} was {what} while recording; not creating a new one"
+            )
 
     def _retire_finished(self, batch: list[Any], marks: dict[str, tuple[str, int]]) -> None:
         """A finished run whose journal is wholly in the database needs its journal no more."""
@@ -478,10 +483,11 @@ class Recorder:
                     journal.retire()
 
     def _fail(self, exc: BaseException) -> None:
-        detail = first_line(exc.orig) if isinstance(exc, DBAPIError) and exc.orig is not None else first_line(exc)
+        cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        detail = first_line(cause)
         self._db_failure = (
             f"the results database {self.engine.url.render_as_string()} stopped taking writes: "
-            f"{type(exc.orig if isinstance(exc, DBAPIError) else exc).__name__}: {detail}"
+            f"{type(cause).__name__}: {detail}"
         )
         log.log(logging.INFO if self._on_failure else logging.ERROR, "recorder: %s", self._db_failure)
         with self._cond:
@@ -490,7 +496,9 @@ class Recorder:
             self._db_backlog -= dropped
             self._written += dropped  # they are in the journal, which replay writes
             self._cond.notify_all()
-        self._tell(f"{self._db_failure}; every event is kept in the journal in {self.spool} for `bringup db replay`")
+        self._tell(
+            f"{self._db_failure}; every event is kept in the journal in {self.spool} for `bringup db replay`"
+        )
 
     def _tell(self, why: str) -> None:
         if self._on_failure is not None and not self._told:
@@ -525,15 +533,19 @@ def _file_identity(path: Path | None) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def _replay_quietly(engine: Engine, spool: Path) -> None:
-    """At start: put journals that dead processes left into the database, if it answers."""
+def recover(engine: Engine, stale_after_s: float = DEFAULT_STALE_AFTER_S, spool: Path | None = None) -> None:
+    """What every writing command does first: replay journals dead processes left, then mark
+    dead runs ``interrupted`` -- in that order, so a run's verdict and its last steps come from
+    its journal before anything (a resume, say) reads the database."""
     from bringup.db.replay import replay_spool
 
     try:
         for replayed in replay_spool(engine, spool):
             log.warning("replayed %s", replayed.describe())
     except Exception as exc:  # the database may still be down; the journals wait for the next try
-        log.warning("could not replay the journals in %s yet: %s", spool, first_line(exc))
+        log.warning("could not replay the journals in %s yet: %s", spool or spool_dir(engine.url),
+                    first_line(exc))
+    mark_stale_runs(engine, stale_after_s)
 
 
 def mark_stale_runs(engine: Engine, stale_after_s: float = DEFAULT_STALE_AFTER_S) -> list[str]:

@@ -77,7 +77,8 @@ def _step_started_statement(dialect: Dialect) -> Any:
     """Insert a step as running; a resumed run restarting its unfinished step starts it over."""
     columns = ("run_id", "index", "name", "kind", "started_at")
     stmt = dialect_insert(Step.__table__, dialect).values(
-        {**{c: bindparam(c) for c in columns}, "status": StepStatus.RUNNING.value, "ended_at": None, "message": ""}
+        {**{c: bindparam(c) for c in columns}, "status": StepStatus.RUNNING.value, "ended_at": None,
+         "message": ""}
     )
     fresh = {c: stmt.excluded[c] for c in ("name", "kind", "started_at")}
     return stmt.on_conflict_do_update(
@@ -114,7 +115,8 @@ class RowWriter:
         self._step_finished = (
             update(Step)
             .where(Step.run_id == bindparam("b_run_id"), Step.index == bindparam("b_index"))
-            .values(status=bindparam("b_status"), ended_at=bindparam("b_ended_at"), message=bindparam("b_message"))
+            .values(status=bindparam("b_status"), ended_at=bindparam("b_ended_at"),
+                    message=bindparam("b_message"))
         )
         self._notify = dialect.name == "postgresql"
 
