@@ -176,8 +176,13 @@ def main() -> None:
     ratios, fast_ratios, event_rates, fast_rates, raw_rates = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for trial in range(args.trials):
-            event_rate = events_path(f"sqlite:///{tmp}/events{trial}.db", args.rows)
-            raw_rate = raw_sqlite(Path(tmp) / f"raw{trial}.db", args.rows)
+            # Alternate the order (ABBA) so drift from a busy machine cancels out in the medians.
+            if trial % 2:
+                raw_rate = raw_sqlite(Path(tmp) / f"raw{trial}.db", args.rows)
+                event_rate = events_path(f"sqlite:///{tmp}/events{trial}.db", args.rows)
+            else:
+                event_rate = events_path(f"sqlite:///{tmp}/events{trial}.db", args.rows)
+                raw_rate = raw_sqlite(Path(tmp) / f"raw{trial}.db", args.rows)
             fast_rate = fast_path(f"sqlite:///{tmp}/fast{trial}.db", args.rows)
             event_rates.append(event_rate)
             raw_rates.append(raw_rate)

@@ -6,14 +6,15 @@ journal is replayed into the database later (:mod:`bringup.db.replay`), exactly 
 
 Format: one file per run, ``<run_id>.<journal_id>.journal``. A file is a sequence of records,
 each ``length (u32 LE) | crc32 (u32 LE) | payload``: the first record is a JSON header
-(``{"journal": id, "run_id": ..., "host": ..., "pid": ..., "codec": "marshal4"}``), every later
+(``{"journal": id, "run_id": ..., "host": ..., "pid": ..., "codec": "flat-marshal4"}``), every later
 one a batch of encoded events in ``marshal`` format 4. A record that is cut short (a crash
 mid-write) or fails its checksum ends the readable part; everything before it is intact. A zero
 length also ends it: the file is preallocated in chunks (see ``RESERVE_BYTES``) so that a disk
 that fills up under the database still leaves the journal room to keep what is in flight.
 
-Events are the frozen dataclasses of :mod:`bringup.events`, encoded as ``(kind, (field...))``
-in field order (nested dataclasses as tuples, enums as their values); marshal keeps floats
+Events are the frozen dataclasses of :mod:`bringup.events`, encoded as ``(kind, (value...))``:
+the fields in order, enums as their values, a nested dataclass's fields spread in place
+(RunStarted, whose instruments repeat, nests them as tuples instead); marshal keeps floats
 bit-exact (NaN and infinities too), so :func:`decode` gives back events equal to the ones
 written. The recorder's fast-path measurement tuples are encoded as ``("tuple", values)``.
 
@@ -51,7 +52,7 @@ RESERVE_BYTES = 1 << 20  # preallocated ahead of the write position, a chunk at 
 MAX_RECORD_BYTES = 1 << 30  # a length beyond this is garbage, not a record
 TUPLE_KIND = "tuple"
 MARSHAL_VERSION = 4
-CODEC = f"marshal{MARSHAL_VERSION}"
+CODEC = f"flat-marshal{MARSHAL_VERSION}"  # the layout below, in marshal format 4
 
 
 class JournalError(OSError):
@@ -111,7 +112,43 @@ def _fields_encoder(cls: type) -> Callable[[Any], tuple[Any, ...]]:
     return encode
 
 
-_ENCODERS = {cls: (name, _fields_encoder(cls)) for name, cls in EVENT_CLASSES.items()}
+def _flat_paths(cls: type) -> list[str] | None:
+    """Dotted attribute paths that read an event as one flat tuple of plain values, or None.
+
+    A plain field is its name; an enum field ``status.value``; a dataclass field of plain
+    values ``conditions.vdd_core_v``, ... -- so ``operator.attrgetter(*paths)`` encodes the
+    event in one C call. Events with optional or repeated nested values (RunStarted's
+    instruments) return None and take the general encoder.
+    """
+    hints = typing.get_type_hints(cls, vars(events))
+    paths = []
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            paths.append(f"{f.name}.value")
+        elif isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            inner = _flat_paths(hint)
+            if inner is None:
+                return None
+            paths.extend(f"{f.name}.{p}" for p in inner)
+        elif _plain(hint) is None:
+            paths.append(f.name)
+        else:
+            return None
+    return paths
+
+
+def _encoder(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    paths = _flat_paths(cls)
+    if paths is None:
+        return _fields_encoder(cls)
+    if len(paths) == 1:  # attrgetter of one path gives the value, not a tuple
+        one = operator.attrgetter(paths[0])
+        return lambda obj: (one(obj),)
+    return operator.attrgetter(*paths)
+
+
+_ENCODERS = {cls: (name, _encoder(cls)) for name, cls in EVENT_CLASSES.items()}
 
 
 def _encode(item: Any) -> tuple[Any, ...]:
@@ -140,7 +177,16 @@ def encode_batch(items: list[Any]) -> bytes:
     event a run publishes. Its format (version 4) has not changed since Python 3.4; the header
     records it, and a damaged record fails its CRC before it is ever unmarshalled.
     """
-    encoded = [_encode(item) for item in items]
+    encoders = _ENCODERS
+    encoded: list[tuple[Any, ...]] = []
+    append = encoded.append
+    for item in items:  # _encode(), inlined: it runs for every event a run publishes
+        kind = type(item)
+        if kind is tuple:
+            append((TUPLE_KIND, item))
+        else:
+            name, fields = encoders[kind]
+            append((name, fields(item)))
     try:
         return marshal.dumps(encoded, MARSHAL_VERSION)
     except ValueError:  # a value of a subclass (a numpy float): write it as the plain type
@@ -164,15 +210,41 @@ def _decoder(hint: Any) -> Callable[[Any], Any]:
     return lambda v: v
 
 
-def _dataclass_decoder(cls: type) -> Callable[[list[Any]], Any]:
+def _dataclass_decoder(cls: type) -> Callable[[Any], Any]:
+    """The inverse of :func:`_encoder` for ``cls`` (flat or nested, as it was encoded)."""
     hints = typing.get_type_hints(cls, vars(events))
     names = [f.name for f in dataclasses.fields(cls)]
-    decoders = [_decoder(hints[name]) for name in names]
+    if _flat_paths(cls) is None:
+        decoders = [_decoder(hints[name]) for name in names]
 
-    def decode(values: list[Any]) -> Any:
-        return cls(**{n: d(v) for n, d, v in zip(names, decoders, values, strict=True)})
+        def decode_nested(values: Any) -> Any:
+            return cls(**{n: d(v) for n, d, v in zip(names, decoders, values, strict=True)})
 
-    return decode
+        return decode_nested
+    # Flat: each field takes as many values as it was spread over.
+    takers: list[tuple[str, int, Callable[[Any], Any]]] = []
+    for name in names:
+        hint = hints[name]
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            takers.append((name, len(_flat_paths(hint) or ()), _dataclass_decoder(hint)))
+        else:
+            decode_one = _decoder(hint)
+            takers.append((name, 0, decode_one))
+
+    def decode_flat(values: Any) -> Any:
+        fields, at = {}, 0
+        for name, width, decode_one in takers:
+            if width:
+                fields[name] = decode_one(values[at : at + width])
+                at += width
+            else:
+                fields[name] = decode_one(values[at])
+                at += 1
+        if at != len(values):
+            raise ValueError(f"{cls.__name__}: {len(values)} values in the journal, {at} expected")
+        return cls(**fields)
+
+    return decode_flat
 
 
 _DECODERS = {name: _dataclass_decoder(cls) for name, cls in EVENT_CLASSES.items()}
