@@ -265,8 +265,8 @@ class Recorder:
 
     @property
     def failure(self) -> str | None:
-        """Why the database (or the journal) stopped taking writes; None while all is well."""
-        return self._db_failure or self._journal_failure
+        """Why the database stopped taking writes; None while it takes them."""
+        return self._db_failure
 
     def flush(self, timeout: float | None = 30.0) -> None:
         """Return once everything recorded before this call is committed."""
@@ -395,12 +395,10 @@ class Recorder:
         return marks
 
     def _fail_journal(self, exc: BaseException) -> None:
-        self._journal_failure = (
-            f"cannot write the recorder's journal in {self.spool}: {first_line(exc)}; results go to "
-            "the database only"
-        )
-        log.log(logging.INFO if self._on_failure else logging.ERROR, "recorder: %s", self._journal_failure)
-        self._tell(self._journal_failure)
+        # Nothing is lost while the database takes writes, so the run goes on; but say it loudly:
+        # from here a database failure would lose what it has not committed.
+        self._journal_failure = f"cannot write the recorder's journal in {self.spool}: {first_line(exc)}"
+        log.error("recorder: %s; results go to the database only, unprotected", self._journal_failure)
 
     # --- the database thread -----------------------------------------------------------
 
@@ -496,9 +494,11 @@ class Recorder:
             self._db_backlog -= dropped
             self._written += dropped  # they are in the journal, which replay writes
             self._cond.notify_all()
-        self._tell(
-            f"{self._db_failure}; every event is kept in the journal in {self.spool} for `bringup db replay`"
-        )
+        if self._journal_failure is None:
+            kept = f"every event is kept in the journal in {self.spool} for `bringup db replay`"
+        else:
+            kept = f"and {self._journal_failure}: results from here on are lost"
+        self._tell(f"{self._db_failure}; {kept}")
 
     def _tell(self, why: str) -> None:
         if self._on_failure is not None and not self._told:

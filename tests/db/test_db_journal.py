@@ -329,3 +329,17 @@ def test_a_journal_of_another_database_sharing_the_spool_is_left_alone(tmp_path)
     assert len(journal_files(saved)) == 1  # kept for a replay into its own database
     first.dispose()
     other.dispose()
+
+
+def test_a_spool_that_cannot_be_written_does_not_stop_a_healthy_database(engine, tmp_path, caplog):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the spool folder should be")
+    told: list[str] = []
+    with Recorder(engine, stale_after_s=None, spool=blocked, on_failure=told.append) as recorder:
+        run_id = recorder.start_run("C-1")
+        recorder.measurement("v", 1.0)
+        recorder.finish_run(RunStatus.PASSED)
+
+    assert told == []  # the run was not faulted: the database has everything
+    assert measurements(engine, run_id) == [1.0]
+    assert any("cannot write the recorder's journal" in r.getMessage() for r in caplog.records)
