@@ -207,6 +207,13 @@ def hold_write_lock(database, engine, seconds: float) -> threading.Thread:
     return holder
 
 
+# Long (a 6 s stall each): PostgreSQL's variant runs with -m slow.
+SQLITE_NOW_POSTGRES_SLOW = pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])], indirect=True
+)
+
+
+@SQLITE_NOW_POSTGRES_SLOW
 def test_close_waits_for_a_stalled_database_instead_of_dropping_what_the_bus_still_holds(database, tmp_path):
     engine = database.engine()
     recorder = Recorder(engine, stale_after_s=None, max_pending=50, spool=tmp_path / "spool")
@@ -266,6 +273,7 @@ RECORDING_SCRIPT = textwrap.dedent(
 )
 
 
+@SQLITE_NOW_POSTGRES_SLOW
 def test_a_killed_recorder_is_replayed_exactly_once_at_the_next_start(database, tmp_path):
     from polling import wait_until as poll
 
