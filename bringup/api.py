@@ -18,6 +18,7 @@ to the database through the recorder and to any `watchers` (progress views, a TU
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 Watcher = Callable[[Any], None]
+log = logging.getLogger(__name__)
 # The suites shipped with bringup (runbooks/vectors in the source tree).
 SHIPPED_VECTORS = Path(__file__).resolve().parents[1] / "runbooks" / "vectors"
 
@@ -101,12 +103,12 @@ def resume_run(
     """Continue an interrupted run after its last completed step, without repeating anything."""
     from bringup.db.engine import make_engine
     from bringup.db.queries import recorded_verdicts, run_recipe
-    from bringup.db.recorder import last_completed_step, mark_stale_runs, recorded_vector_keys
+    from bringup.db.recorder import last_completed_step, recorded_vector_keys, recover
 
     spec = station if isinstance(station, StationSpec) else load_station(station)
     engine = make_engine(db_url)
     try:
-        mark_stale_runs(engine)
+        recover(engine)  # journals first: the run's last steps may be only there
         recipe = run_recipe(engine, run_id)
         if recipe is None:
             raise ResumeRefused("database", None, f"no run {run_id}", "list runs with `bringup query runs`")
@@ -158,24 +160,53 @@ def _execute(
             WatchdogConfig(run_id, spec.model_dump(mode="json"), engine.url.render_as_string(False)),
             lease_fd=lease.fd))
         bus = stack.enter_context(EventBus())
-        # A database that stops taking writes ends the run (safely) rather than leave it unrecorded.
+        # A database that stops taking writes ends the run (safely) rather than leave it unrecorded;
+        # the recorder's journal keeps every event for `bringup db replay`.
         stop_run = control.fault
-        recorder = stack.enter_context(
-            Recorder(engine, on_failure=lambda why: stop_run(f"recording stopped: {why}"))
-        )
+        recorder = Recorder(engine, on_failure=lambda why: stop_run(f"recording stopped: {why}"))
+        stack.callback(_close_quietly, recorder)  # only on the way out by an exception
         # A database that cannot keep up: after the bus's bounded wait the run is faulted (and
         # powered down at once) instead of waiting on it; nothing queued is dropped.
         recorder.attach(bus).on_overflow = lambda why: stop_run(f"recording stalled: {why}")
         for watcher in watchers:
             bus.subscribe(watcher, name=getattr(watcher, "__name__", "watcher"))
         watchdog.wait_ready()  # nothing is powered until a kill -9 would be covered
-        opened = stack.enter_context(Station.open(spec))
-        sequencer = Sequencer(
-            station=opened, runbook=loaded, chip=chip, publish=bus.publish, operator=operator,
-            vector_source=library, control=control, monitor_hz=monitor_hz, resume=resume, run_id=run_id,
-        )
-        _forward_console(opened, sequencer.run_id, bus.publish)
-        return sequencer.run()
+        with Station.open(spec) as opened:
+            sequencer = Sequencer(
+                station=opened, runbook=loaded, chip=chip, publish=bus.publish, operator=operator,
+                vector_source=library, control=control, monitor_hz=monitor_hz, resume=resume, run_id=run_id,
+            )
+            _forward_console(opened, sequencer.run_id, bus.publish)
+            report = sequencer.run()
+        return _recorded(report, recorder)
+
+
+def _recorded(report: RunReport, recorder: Any) -> RunReport:
+    """The report, once every event of the run is in the database (or loudly, once it is not).
+
+    A run that the database failed already ends ``error`` with the database's reason; one that
+    ended otherwise but whose last rows could not be written raises RecorderError (the journal
+    keeps them), so that no caller reports success for a run the database does not hold.
+    """
+    from bringup.db.recorder import RecorderError
+    from bringup.events import RunStatus
+
+    try:
+        recorder.close()
+    except RecorderError:
+        if report.status != RunStatus.ERROR or (recorder.failure or "") not in report.reason:
+            raise
+        # The run already ended `error` with the database's reason (and the journal's place).
+    return report
+
+
+def _close_quietly(recorder: Any) -> None:
+    from bringup.db.recorder import RecorderError
+
+    try:
+        recorder.close()
+    except RecorderError as exc:  # the exception on its way out matters more; the journal keeps all
+        log.error("%s", exc)
 
 
 def _on_main_thread() -> bool:

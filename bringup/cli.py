@@ -267,25 +267,6 @@ def estop(station_path: str) -> None:
 
 
 @main.group()
-def db() -> None:
-    """The results database."""
-
-
-@db.command("upgrade")
-@DB_OPTION
-def db_upgrade(db_url: str | None) -> None:
-    """Apply the schema migrations to a (shared) database."""
-    from bringup.db.engine import current_revision, make_engine, upgrade_to_head
-    from bringup.dblocation import analyze, locate
-
-    engine = make_engine(db_url, upgrade=False)
-    before = current_revision(engine)
-    upgrade_to_head(engine)
-    analyze(engine)  # fresh planner statistics for the history queries
-    click.echo(f"{locate(db_url).describe()}: schema {before or 'empty'} -> {current_revision(engine)}")
-
-
-@main.group()
 def query() -> None:
     """History: runs, results with filters, failing vectors by corner, Vmin, what changed between runs.
 
@@ -595,6 +576,9 @@ main.add_command(export)
 from bringup.cli_bench import instruments_clear  # noqa: E402  (imports only click)
 
 instruments.add_command(instruments_clear)
+from bringup.cli_db import db  # noqa: E402  (imports only click)
+
+main.add_command(db)
 
 if __name__ == "__main__":
     main()

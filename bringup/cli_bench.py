@@ -69,7 +69,9 @@ def audit(line: str, db_url: str | None) -> str:
     from pathlib import Path
 
     folder = Path(".")
-    url = db_url or "sqlite:///lab.db"
+    from bringup.db.engine import database_url
+
+    url = database_url(db_url)
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         folder = Path(url.removeprefix("sqlite:///")).parent
     path = folder / AUDIT_LOG_NAME

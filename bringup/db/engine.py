@@ -6,6 +6,12 @@ block the recorder), a busy timeout (a second writer waits instead of failing) a
 ``synchronous=NORMAL`` (durable at each checkpoint, and a crash loses at most the last commits).
 PostgreSQL is reached by URL, e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/lab``.
 
+Every wait on the database is bounded (see docs/database.md): SQLite's busy timeout and
+PostgreSQL's ``lock_timeout`` are ``$BRINGUP_DB_LOCK_TIMEOUT_S`` (default 10 s); PostgreSQL
+also gets ``connect_timeout`` (``$BRINGUP_DB_CONNECT_TIMEOUT_S``, 10 s), ``statement_timeout``
+(``$BRINGUP_DB_STATEMENT_TIMEOUT_S``, 60 s) and TCP keepalives, so a server that drops off the
+network is an error within seconds, not a hang.
+
 The schema is migrated to the latest revision on open. The Alembic configuration is built in
 code and points into this package, so it works from an installed wheel with no alembic.ini.
 """
@@ -20,13 +26,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, literal_column, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 DEFAULT_URL = "sqlite:///lab.db"
 ENV_VAR = "BRINGUP_DB"
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+LOCK_TIMEOUT_ENV, CONNECT_TIMEOUT_ENV, STATEMENT_TIMEOUT_ENV = (
+    "BRINGUP_DB_LOCK_TIMEOUT_S", "BRINGUP_DB_CONNECT_TIMEOUT_S", "BRINGUP_DB_STATEMENT_TIMEOUT_S",
+)
+DEFAULT_LOCK_TIMEOUT_S, DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_STATEMENT_TIMEOUT_S = 10.0, 10.0, 60.0
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -35,8 +44,11 @@ class DatabaseError(RuntimeError):
 
 
 def database_url(url: str | None = None) -> str:
-    """The URL to use: the argument, else $BRINGUP_DB, else the default SQLite file."""
-    return url or os.environ.get(ENV_VAR) or DEFAULT_URL
+    """The URL to use: the argument, else $BRINGUP_DB, else bringup.toml's db, else ./lab.db
+    (one rule for every command and the Python API: bringup.dblocation)."""
+    from bringup.dblocation import locate
+
+    return locate(url).url
 
 
 def make_engine(url: str | None = None, *, upgrade: bool = True, **engine_kw: Any) -> Engine:
@@ -49,18 +61,57 @@ def make_engine(url: str | None = None, *, upgrade: bool = True, **engine_kw: An
             f"database URL {resolved!r} is not valid ({exc}); use e.g. sqlite:///lab.db or "
             "postgresql+psycopg://user@host:5432/db"
         ) from exc
+    lock_timeout_s = _seconds(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT_S)
+    if parsed.get_backend_name() == "postgresql":
+        connect_args = dict(engine_kw.get("connect_args", {}))
+        if "options" in parsed.query:  # e.g. ?options=-csearch_path%3Dlab: keep it, add ours
+            connect_args.setdefault("options", parsed.query["options"])
+            parsed = parsed.difference_update_query(["options"])
+        engine_kw["connect_args"] = _postgres_timeouts(connect_args, lock_timeout_s)
     engine = create_engine(parsed, **engine_kw)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _set_sqlite_pragmas)
+        busy_ms = round(lock_timeout_s * 1000)
+        event.listen(engine, "connect", lambda conn, record: _set_sqlite_pragmas(conn, busy_ms))
     if upgrade:
         upgrade_to_head(engine)
     return engine
 
 
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _seconds(env_var: str, default: float) -> float:
+    raw = os.environ.get(env_var)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 86_400:
+        raise DatabaseError(
+            f"${env_var}={raw!r} is not a number of seconds between 0 and 86400; unset it or fix it"
+        )
+    return value
+
+
+def _postgres_timeouts(connect_args: dict[str, Any], lock_timeout_s: float) -> dict[str, Any]:
+    """libpq settings that bound every wait: connecting, each statement, each lock, a dead peer."""
+    statement_ms = round(_seconds(STATEMENT_TIMEOUT_ENV, DEFAULT_STATEMENT_TIMEOUT_S) * 1000)
+    options = f"-c statement_timeout={statement_ms} -c lock_timeout={round(lock_timeout_s * 1000)}"
+    connect_args["options"] = f"{connect_args.get('options', '')} {options}".strip()
+    connect_s = _seconds(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT_S)
+    connect_args.setdefault("connect_timeout", max(1, round(connect_s)))
+    # A server gone from the network (no RST) is noticed by keepalives within ~10 s.
+    connect_args.setdefault("keepalives", 1)
+    connect_args.setdefault("keepalives_idle", 5)
+    connect_args.setdefault("keepalives_interval", 2)
+    connect_args.setdefault("keepalives_count", 3)
+    connect_args.setdefault("tcp_user_timeout", 10_000)
+    return connect_args
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -101,6 +152,34 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             f"cannot open or migrate the results database {engine.url.render_as_string()}: "
             f"{detail}. Check the URL (argument or ${ENV_VAR}) and that the server is running."
         ) from exc
+
+
+def server_now(dialect_name: str) -> Any:
+    """The database server's clock, in epoch seconds, as a SQL expression (never the host's)."""
+    if dialect_name == "postgresql":
+        return literal_column("extract(epoch from clock_timestamp())::float8")
+    return literal_column("((julianday('now') - 2440587.5) * 86400.0)")
+
+
+def database_identity(engine: Engine) -> str:
+    """Which database (and PostgreSQL schema) an engine writes to, password left out.
+
+    A journal records it, so that a replay never writes one database's runs into another that
+    happens to share the spool (two schemas on one server, say).
+    """
+    where = engine.url.render_as_string(hide_password=True)
+    if engine.dialect.name != "postgresql":
+        return where
+    with engine.connect() as conn:
+        return f"{where} schema {conn.execute(text('SELECT current_schema()')).scalar_one()}"
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The SQLite database file behind ``engine`` (None for PostgreSQL or in-memory)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database)
 
 
 def upgrade_to_head(engine: Engine) -> None:

@@ -224,3 +224,17 @@ class EventLogRow(Base):
     time: Mapped[float] = mapped_column(Float)
     kind: Mapped[str] = mapped_column(String(20))  # console-rx, console-tx, log-<level>, run
     text: Mapped[str] = mapped_column(Text)
+
+
+class RecordedJournal(Base):
+    """The recorder's journal watermark: events 1..seq of journal ``journal_id`` are recorded.
+
+    Written in the same transaction as the rows, so a replay of the journal after a crash or a
+    database outage skips exactly what is already in (see bringup/db/journal.py).
+    """
+
+    __tablename__ = "recorded_journal"
+
+    journal_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(RUN_ID_LENGTH), index=True)
+    seq: Mapped[int] = mapped_column(BigInteger)

@@ -1,29 +1,42 @@
 """The Recorder: the only writer of results, a lossless subscriber of the event bus.
 
-Events (and measurements from the fast scripted API) go into a bounded in-memory buffer; one
-writer thread turns them into rows and writes them in batches, in one transaction per batch,
-at least every ``commit_interval_s``. A full buffer makes the producer wait (back-pressure), so
-nothing is ever dropped; ``close()`` -- also on leaving a ``with`` block, even by an exception
--- writes everything before returning. While a run is open the writer refreshes the run's
-heartbeat about once a second, so that the next start can tell a dead run
-(:func:`mark_stale_runs`) from a live one on another station.
+Events (and measurements from the fast scripted API) go into a bounded in-memory buffer. Two
+threads take it from there, in batches:
+
+- the *journal* thread appends each batch to the run's local journal (the spool,
+  :mod:`bringup.db.journal`) and fsyncs it -- at once when a step or the run finishes, otherwise
+  at least every ``commit_interval_s`` -- then hands the batch on;
+- the *database* thread writes it in one transaction per batch, together with how far the
+  journal is now recorded (its watermark), so a later replay writes each event exactly once.
+
+A full buffer makes the producer wait (back-pressure), so nothing is dropped. When the database
+stops taking writes (locked beyond the retries, disk full, server gone, the SQLite file deleted
+or replaced) the recorder says so once through ``on_failure`` -- a run then ends ``error`` and
+powers down -- and goes on journaling: `bringup db replay` (or the next start) writes the rest.
+``close()`` waits for every event or raises :class:`RecorderError`; a journal whose events are
+all in the database is deleted. While a run is open the database thread refreshes the run's
+heartbeat, in the database server's time, about once a second.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bringup import __version__
+from bringup.db.engine import DatabaseError, database_identity, server_now, sqlite_file
+from bringup.db.journal import JournalFile, encode_batch, spool_dir
 from bringup.db.models import Run, Step, Vector, VectorResultRow
 from bringup.db.writer import RowWriter
 from bringup.events import (
@@ -32,25 +45,34 @@ from bringup.events import (
     RunFinished,
     RunStarted,
     RunStatus,
+    StepFinished,
     StepStarted,
     StepStatus,
     Subscription,
     new_run_id,
 )
+from bringup.messages import first_line
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STALE_AFTER_S = 15.0
+DEFAULT_CLOSE_TIMEOUT_S = 120.0
 # Steps in these states are done; resume starts after the last of them.
 COMPLETED_STEP_STATUSES = (StepStatus.PASSED, StepStatus.FAILED, StepStatus.SKIPPED)
+# Milestones a crash must not lose: journaled and fsync'd without waiting for the group.
+URGENT_EVENTS = frozenset({StepFinished, RunFinished})
 
 
-class RecorderError(RuntimeError):
+class RecorderError(DatabaseError):
     """The recorder cannot write to the database; results after the failure are not stored."""
 
 
+class DatabaseGone(RuntimeError):
+    """The SQLite file was deleted or replaced under the recorder: never write to a new one."""
+
+
 class Recorder:
-    """Writes run events to the database in batches on its own thread.
+    """Journals run events, then writes them to the database in batches on its own threads.
 
     Use as a context manager (or call :meth:`close`) so that everything is written on exit.
     """
@@ -65,32 +87,51 @@ class Recorder:
         heartbeat_interval_s: float = 1.0,
         stale_after_s: float | None = DEFAULT_STALE_AFTER_S,
         on_failure: Callable[[str], None] | None = None,
+        spool: str | Path | None = None,
+        write_attempts: int = 5,
     ) -> None:
         self.engine = engine
-        # Told once, from the writer thread, when the database stops taking writes for good:
+        # Told once, from a writer thread, when the database stops taking writes for good:
         # a run whose results cannot be recorded should end rather than go on unrecorded.
         self._on_failure = on_failure
         self.commit_interval_s = commit_interval_s
         self.heartbeat_interval_s = heartbeat_interval_s
+        self.spool = Path(spool) if spool else spool_dir(engine.url)
         self._max_pending = max_pending
         self._batch_rows = batch_rows
+        self._write_attempts = write_attempts
         self._rows = RowWriter(engine.dialect)
+        self._db_file = sqlite_file(engine)
+        self._db_identity_text = database_identity(engine)
+        self._db_identity = _file_identity(self._db_file)
 
         self._cond = threading.Condition(threading.Lock())
         self._pending: list[Any] = []
+        self._urgent = False
+        self._to_db: list[tuple[list[Any], dict[str, tuple[str, int]]]] = []
+        self._db_backlog = 0
         self._enqueued = 0
-        self._committed = 0
-        self._flush_requested = False
+        self._written = 0  # committed to the database, or given up on (it is in the journal)
+        self._journal_done = False
         self._closing = False
-        self._failure: BaseException | None = None
+        self._closed = False
+        self._told = False
+        self._db_failure: str | None = None
+        self._journal_failure: str | None = None
         self._subscription: tuple[EventBus, Subscription] | None = None
+        self._journals: dict[str, JournalFile] = {}
+        self._journals_lock = threading.Lock()
+        self._kept: list[Path] = []
 
         self.current_run_id: str | None = None
         self.current_step_index = 0
 
         if stale_after_s is not None:
-            mark_stale_runs(engine, stale_after_s)
+            recover(engine, stale_after_s, self.spool)
+        self._journal_thread = threading.Thread(target=self._journal_loop, name="recorder-journal",
+                                                daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name="recorder", daemon=True)
+        self._journal_thread.start()
         self._writer.start()
 
     # --- feeding -------------------------------------------------------------------------
@@ -103,11 +144,20 @@ class Recorder:
 
     def handle(self, event: RunEvent) -> None:
         """Record one event (the bus handler; callable directly too)."""
-        if isinstance(event, RunStarted):
+        kind = type(event)
+        if kind is RunStarted:
             self.current_run_id = event.run_id
-        elif isinstance(event, StepStarted):
-            self.current_step_index = event.index
-        self._enqueue(event)
+        elif kind is StepStarted:
+            self.current_step_index = event.index  # type: ignore[attr-defined]
+        # _enqueue, inlined: this runs once per event a run publishes.
+        with self._cond:
+            if len(self._pending) + self._db_backlog >= self._max_pending or self._closing:
+                self._wait_for_room()
+            self._pending.append(event)
+            self._enqueued += 1
+            if kind in URGENT_EVENTS or len(self._pending) == self._batch_rows:
+                self._urgent = True
+                self._cond.notify_all()
 
     def measurement(
         self,
@@ -125,8 +175,8 @@ class Recorder:
     ) -> bool | None:
         """Limit-check and record one measurement; returns passed (None when unlimited).
 
-        The fast path for scripted validation: no event object, one tuple per value. It is
-        recorded against the current run and step unless ``run_id``/``step_index`` are given.
+        The scripted API's shortcut: no event object, one tuple per value. It is recorded
+        against the current run and step unless ``run_id``/``step_index`` are given.
         """
         if low is None and high is None:
             passed = None
@@ -146,7 +196,8 @@ class Recorder:
                 vdd_core_v,
                 core_mhz,
                 temperature_c,
-            )
+            ),
+            False,
         )
         return passed
 
@@ -193,52 +244,90 @@ class Recorder:
             raise RecorderError("finish_run() without a run: call recorder.start_run(...) first")
         self.handle(RunFinished(run_id=self.current_run_id, status=status, reason=reason))
 
-    def _enqueue(self, item: Any) -> None:
+    def _wait_for_room(self) -> None:
+        """Back-pressure (the caller holds the lock): wait until the writers free room."""
+        while len(self._pending) + self._db_backlog >= self._max_pending and not self._closing:
+            self._cond.wait()
+        if self._closing:
+            raise RecorderError("the recorder is closed; open a new Recorder to record")
+
+    def _enqueue(self, item: Any, urgent: bool) -> None:
         with self._cond:
-            while len(self._pending) >= self._max_pending and self._failure is None:
-                self._cond.wait()  # back-pressure: the writer frees room
-            if self._failure is not None:
-                raise RecorderError(f"recorder stopped writing: {self._failure}")
-            if self._closing:
-                raise RecorderError("the recorder is closed; open a new Recorder to record")
+            if len(self._pending) + self._db_backlog >= self._max_pending or self._closing:
+                self._wait_for_room()
             self._pending.append(item)
             self._enqueued += 1
-            if len(self._pending) == self._batch_rows:
+            if urgent or len(self._pending) == self._batch_rows:
+                self._urgent = True
                 self._cond.notify_all()
 
     # --- draining ------------------------------------------------------------------------
+
+    @property
+    def failure(self) -> str | None:
+        """Why the database stopped taking writes; None while it takes them."""
+        return self._db_failure
 
     def flush(self, timeout: float | None = 30.0) -> None:
         """Return once everything recorded before this call is committed."""
         with self._cond:
             target = self._enqueued
-            self._flush_requested = True
+            self._urgent = True
             self._cond.notify_all()
             done = self._cond.wait_for(
-                lambda: self._committed >= target or self._failure is not None, timeout
+                lambda: self._written >= target or self._db_failure is not None, timeout
             )
-            if self._failure is not None:
-                raise RecorderError(f"recorder stopped writing: {self._failure}")
+            if self._db_failure is not None:
+                raise RecorderError(self._db_failure)
             if not done:
                 raise RecorderError(
-                    f"recorder could not commit {target - self._committed} rows to "
+                    f"recorder could not commit {target - self._written} rows to "
                     f"{self.engine.url.render_as_string()} within {timeout} s"
                 )
 
-    def close(self, timeout: float | None = 60.0) -> None:
-        """Write everything still buffered (and on the bus), then stop the writer thread."""
+    def close(self, timeout: float = DEFAULT_CLOSE_TIMEOUT_S) -> None:
+        """Write everything still buffered (and on the bus), then stop; raise if it could not.
+
+        Waits up to ``timeout`` s for the database. Whatever is not in it by then stays in the
+        journal (its paths are in the error) for `bringup db replay`.
+        """
+        if self._closed:
+            return
+        self._closed = True
         if self._subscription is not None:
             bus, sub = self._subscription
             self._subscription = None
-            bus.unsubscribe(sub)  # delivers what the bus still holds for us
+            bus.unsubscribe(sub, timeout)  # delivers what the bus still holds for us
         with self._cond:
             self._closing = True
             self._cond.notify_all()
-        self._writer.join(timeout)
-        if self._failure is not None:
-            raise RecorderError(f"recorder stopped writing: {self._failure}")
-        if self._writer.is_alive():
-            raise RecorderError(f"recorder did not finish writing within {timeout} s")
+        deadline = time.monotonic() + timeout
+        self._journal_thread.join(max(0.0, deadline - time.monotonic()))
+        self._writer.join(max(0.0, deadline - time.monotonic()))
+        unfinished = self._journal_thread.is_alive() or self._writer.is_alive()
+        with self._cond:
+            missing = self._enqueued - self._written
+        with self._journals_lock:
+            journals, self._journals = list(self._journals.values()), {}
+        for journal in journals:
+            if unfinished or self.failure is not None:
+                journal.close()  # the fd lock goes with it: replay may take the file now
+                self._kept.append(journal.path)
+            else:
+                journal.retire()
+        if self.failure is not None:
+            raise RecorderError(f"{self.failure}{self._kept_note()}")
+        if unfinished:
+            raise RecorderError(
+                f"recorder did not finish writing to {self.engine.url.render_as_string()} within "
+                f"{timeout:g} s: {missing} event(s) not in the database{self._kept_note()}"
+            )
+
+    def _kept_note(self) -> str:
+        if not self._kept:
+            return ""
+        paths = ", ".join(str(p) for p in self._kept)
+        return f"; every event is kept in {paths}; `bringup db replay` writes them when the database is back"
 
     def __enter__(self) -> Recorder:
         return self
@@ -256,63 +345,207 @@ class Recorder:
         self.flush()
         return recorded_vector_keys(self.engine, run_id)
 
-    # --- the writer thread --------------------------------------------------------------
+    # --- the journal thread -------------------------------------------------------------
+
+    def _journal_loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(
+                    lambda: self._urgent or len(self._pending) >= self._batch_rows or self._closing,
+                    timeout=self.commit_interval_s,
+                )
+                batch, self._pending = self._pending, []
+                self._urgent = False
+                stopping = self._closing
+            marks = self._journal(batch) if batch else {}
+            with self._cond:
+                if batch:
+                    if self._db_failure is None:
+                        self._to_db.append((batch, marks))
+                        self._db_backlog += len(batch)
+                    else:
+                        self._written += len(batch)  # only the journal takes it now
+                if stopping and not self._pending:
+                    self._journal_done = True
+                self._cond.notify_all()
+                if self._journal_done:
+                    return
+
+    def _journal(self, batch: list[Any]) -> dict[str, tuple[str, int]]:
+        """Append a batch to its runs' journals and fsync; returns each journal's new seq."""
+        if self._journal_failure is not None:
+            return {}
+        by_run = _by_run(batch)
+        marks: dict[str, tuple[str, int]] = {}
+        try:
+            with self._journals_lock:
+                for run_id, items in by_run.items():
+                    journal = self._journals.get(run_id)
+                    if journal is None:
+                        journal = JournalFile(self.spool, run_id, self._db_identity_text)
+                        self._journals[run_id] = journal
+                    journal.append(encode_batch(items), len(items))
+                    marks[journal.journal_id] = (run_id, journal.seq)
+                for journal in self._journals.values():
+                    if journal.journal_id in marks:
+                        journal.sync()
+        except Exception as exc:  # JournalError, OSError, or a bug: never a silently dead thread
+            self._fail_journal(exc)
+            return {}
+        return marks
+
+    def _fail_journal(self, exc: BaseException) -> None:
+        # Nothing is lost while the database takes writes, so the run goes on; but say it loudly:
+        # from here a database failure would lose what it has not committed.
+        self._journal_failure = f"cannot write the recorder's journal in {self.spool}: {first_line(exc)}"
+        log.error("recorder: %s; results go to the database only, unprotected", self._journal_failure)
+
+    # --- the database thread -----------------------------------------------------------
 
     def _write_loop(self) -> None:
         next_heartbeat = time.monotonic() + self.heartbeat_interval_s
         while True:
             with self._cond:
                 self._cond.wait_for(
-                    lambda: len(self._pending) >= self._batch_rows or self._flush_requested or self._closing,
-                    timeout=self.commit_interval_s,
+                    lambda: self._to_db or self._journal_done,
+                    timeout=max(0.0, next_heartbeat - time.monotonic()),
                 )
-                batch, self._pending = self._pending, []
-                self._flush_requested = False
-                stopping = self._closing
-                self._cond.notify_all()  # room for waiting producers
+                work, self._to_db = self._to_db, []
+                finished = self._journal_done
             heartbeat = time.monotonic() >= next_heartbeat
             if heartbeat:
                 next_heartbeat = time.monotonic() + self.heartbeat_interval_s
-            wanted = batch or (heartbeat and self._rows.open_runs)
-            if wanted and not self._write_with_retry(batch, heartbeat):
-                return
+            batch = work[0][0] if len(work) == 1 else [item for items, _ in work for item in items]
+            if self._db_failure is None and (batch or (heartbeat and self._rows.open_runs)):
+                marks = {journal: mark for _, done in work for journal, mark in done.items()}
+                if self._write_with_retry(batch, marks, heartbeat):
+                    self._retire_finished(batch, marks)
             with self._cond:
-                self._committed += len(batch)
+                self._written += len(batch)
+                self._db_backlog -= len(batch)
                 self._cond.notify_all()
-                if stopping and not self._pending:
+                if finished and not self._to_db:
                     return
 
-    def _write_with_retry(self, batch: list[Any], heartbeat: bool, attempts: int = 5) -> bool:
+    def _write_with_retry(self, batch: list[Any], marks: dict[str, tuple[str, int]], heartbeat: bool) -> bool:
         delay = 0.1
-        for attempt in range(1, attempts + 1):
+        for attempt in range(1, self._write_attempts + 1):
             open_runs = set(self._rows.open_runs)
             try:
+                self._check_db_file()
                 with self.engine.begin() as conn:
                     self._rows.write(conn, batch)
                     if heartbeat:
                         self._rows.write_heartbeats(conn)
+                    self._rows.write_watermarks(conn, marks)
+                    self._rows.notify(conn, {run_id for run_id, _ in marks.values()})
                 return True
             except (OperationalError, DBAPIError) as exc:
                 self._rows.rolled_back(open_runs)
                 transient = isinstance(exc, OperationalError) or exc.connection_invalidated
-                if not transient or attempt == attempts:
+                if not transient or attempt == self._write_attempts:
                     self._fail(exc)
                     return False
-                log.warning("recorder: write failed (%s), retry %d in %.1f s", exc, attempt, delay)
+                # Info, not warning: a retry that works is routine, and one that does not is
+                # reported once, through on_failure, as the run's reason.
+                log.info("recorder: write failed (%s), retry %d in %.1f s", first_line(exc), attempt, delay)
                 time.sleep(delay)
                 delay *= 2
             except Exception as exc:
+                self._rows.rolled_back(open_runs)
                 self._fail(exc)
                 return False
         return False
 
+    def _check_db_file(self) -> None:
+        """SQLite: refuse to write when the file we opened is gone or is another file now."""
+        if self._db_file is None:
+            return
+        now = _file_identity(self._db_file)
+        if now != self._db_identity:
+            what = "deleted" if now is None else "replaced by another file"
+            raise DatabaseGone(
+                f"the database file {self._db_file} was {what} while recording; not creating a new one"
+            )
+
+    def _retire_finished(self, batch: list[Any], marks: dict[str, tuple[str, int]]) -> None:
+        """A finished run whose journal is wholly in the database needs its journal no more."""
+        finished = {item.run_id for item in batch if type(item) is RunFinished}
+        if not finished:
+            return
+        with self._journals_lock:
+            for run_id in finished:
+                journal = self._journals.get(run_id)
+                if journal is not None and marks.get(journal.journal_id, (run_id, -1))[1] == journal.seq:
+                    del self._journals[run_id]
+                    journal.retire()
+
     def _fail(self, exc: BaseException) -> None:
-        log.error("recorder: giving up writing to %s: %s", self.engine.url, exc)
+        cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        detail = first_line(cause)
+        self._db_failure = (
+            f"the results database {self.engine.url.render_as_string()} stopped taking writes: "
+            f"{type(cause).__name__}: {detail}"
+        )
+        log.log(logging.INFO if self._on_failure else logging.ERROR, "recorder: %s", self._db_failure)
         with self._cond:
-            self._failure = RecorderError(f"writing to {self.engine.url.render_as_string()} failed: {exc}")
+            dropped = sum(len(items) for items, _ in self._to_db)
+            self._to_db = []
+            self._db_backlog -= dropped
+            self._written += dropped  # they are in the journal, which replay writes
             self._cond.notify_all()
-        if self._on_failure is not None:
-            self._on_failure(str(self._failure))
+        if self._journal_failure is None:
+            kept = f"every event is kept in the journal in {self.spool} for `bringup db replay`"
+        else:
+            kept = f"and {self._journal_failure}: results from here on are lost"
+        self._tell(f"{self._db_failure}; {kept}")
+
+    def _tell(self, why: str) -> None:
+        if self._on_failure is not None and not self._told:
+            self._told = True
+            self._on_failure(why)
+
+
+_run_id_of = operator.attrgetter("run_id")
+
+
+def _by_run(batch: list[Any]) -> dict[str, list[Any]]:
+    """The batch split by run, in order (almost always one run: the batch itself)."""
+    try:
+        runs = set(map(_run_id_of, batch))
+    except AttributeError:  # fast-path measurement tuples carry their run first
+        runs = set()
+    if len(runs) == 1:
+        return {runs.pop(): batch}
+    by_run: dict[str, list[Any]] = {}
+    for item in batch:
+        by_run.setdefault(item[0] if type(item) is tuple else item.run_id, []).append(item)
+    return by_run
+
+
+def _file_identity(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def recover(engine: Engine, stale_after_s: float = DEFAULT_STALE_AFTER_S, spool: Path | None = None) -> None:
+    """What every writing command does first: replay journals dead processes left, then mark
+    dead runs ``interrupted`` -- in that order, so a run's verdict and its last steps come from
+    its journal before anything (a resume, say) reads the database."""
+    from bringup.db.replay import replay_spool
+
+    try:
+        for replayed in replay_spool(engine, spool):
+            log.warning("replayed %s", replayed.describe())
+    except Exception as exc:  # the database may still be down; the journals wait for the next try
+        log.warning("could not replay the journals in %s yet: %s", spool or spool_dir(engine.url),
+                    first_line(exc))
+    mark_stale_runs(engine, stale_after_s)
 
 
 def mark_stale_runs(engine: Engine, stale_after_s: float = DEFAULT_STALE_AFTER_S) -> list[str]:
@@ -322,10 +555,11 @@ def mark_stale_runs(engine: Engine, stale_after_s: float = DEFAULT_STALE_AFTER_S
     recorded by a process on this host that no longer exists (found at once, no waiting). A
     live run on another station keeps its heartbeat fresh and is left alone. Returns the ids.
     """
-    now = time.time()
-    cutoff = now - stale_after_s
     here = socket.gethostname()
     with engine.begin() as conn:
+        # The database server's clock, as the heartbeats are: hosts' clocks may disagree.
+        now = conn.execute(select(server_now(engine.dialect.name))).scalar_one()
+        cutoff = now - stale_after_s
         running = conn.execute(
             select(Run.id, Run.heartbeat_at, Run.host, Run.pid).where(Run.status == RunStatus.RUNNING.value)
         ).all()

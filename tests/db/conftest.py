@@ -56,6 +56,14 @@ class TestDatabase:
             engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def own_spool(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Each test's recorder journals in its own spool, never the user's shared one."""
+    spool = tmp_path / "spool"
+    monkeypatch.setenv("BRINGUP_SPOOL", str(spool))
+    return spool
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDatabase]:
     if request.param == "sqlite":

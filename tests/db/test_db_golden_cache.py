@@ -26,3 +26,19 @@ def test_a_new_golden_waits_on_disk_until_its_first_result_is_recorded(engine, t
     cache = DatabaseGoldenCache(engine, DirectoryCache(tmp_path / "golden"))
     cache.put("cd" * 32, b"\x01\x00\x00\x00")
     assert cache.get("cd" * 32) == b"\x01\x00\x00\x00"
+
+
+def test_a_database_that_is_down_falls_back_to_disk_and_says_so_once(tmp_path: Path, caplog) -> None:
+    from bringup.db.engine import make_engine
+
+    engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/lab", upgrade=False,
+                         connect_args={"connect_timeout": 2})
+    disk = DirectoryCache(tmp_path / "golden")
+    disk.put("ef" * 32, b"\x02\x00\x00\x00")
+    cache = DatabaseGoldenCache(engine, disk)
+
+    assert cache.get("ef" * 32) == b"\x02\x00\x00\x00"
+    assert cache.get("01" * 32) is None  # not cached anywhere: the caller computes it
+
+    warnings = [r for r in caplog.records if "does not answer" in r.getMessage()]
+    assert len(warnings) == 1
