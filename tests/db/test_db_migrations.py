@@ -66,5 +66,6 @@ def test_an_unreachable_server_is_reported_with_the_url_and_the_fix():
 
 
 def test_a_malformed_url_is_reported_with_an_example():
+    # (a string without "://" is a SQLite file path, bringup.dblocation)
     with pytest.raises(DatabaseError, match=r"sqlite:///lab\.db"):
-        make_engine("not a url")
+        make_engine("not a url://lab")
