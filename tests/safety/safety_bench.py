@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, select
 
 from bringup.db.models import Run, Step
@@ -121,14 +120,3 @@ def stop(child: subprocess.Popen) -> None:
             os.close(master)
         except OSError:
             pass
-
-
-# What other pieces of issue 7 (other branches) fix: rows that depend on them check everything
-# else strictly, then xfail on this one check (strict=False: they pass once the fix is merged).
-NEEDS_S1_VERDICT = "needs S1's verdict fix: an abort during run_vectors is recorded as a chip error (defect 11)"
-
-
-def expect_or_xfail(condition: bool, pending: str, detail: object = "") -> None:
-    """Assert `condition`; while the fix named by `pending` is not merged, an xfail instead."""
-    if not condition:
-        pytest.xfail(f"{pending}: {detail}")

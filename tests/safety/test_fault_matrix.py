@@ -6,15 +6,13 @@ no acknowledged result lost.
 Runs are in-process (bringup.api, as the TUI and scripts run them) except for the rows that
 must kill or signal the run's own process, which run `bringup run` as a subprocess. The default
 run takes a representative subset (`DEFAULT_ROWS`, eight rows); `-m slow` runs the whole cross product.
-
-Rows whose truthful record needs a fix on another branch of issue 7 check everything else
-strictly and then xfail on that one check, naming the fix (see `PENDING` and docs/safety.md).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -63,12 +61,8 @@ SLOW_RAMP = ("ramp_step_v: 0.3, ramp_rate_v_per_s: 20.0}", "ramp_step_v: 0.3, ra
 class Expect:
     status: str  # a regular expression: the recorded status must match it whole
     reason: str  # a regular expression the recorded reason must match
-    pending: str | None = None  # the fix on another branch the truthful record waits for
 
 
-NEEDS_MONITOR_FIX = ("needs a fix in bringup/dut/monitor.py (no branch of issue 7 owns it): garbage in a reply "
-                     "is recorded as a bare ValueError, not a DutError naming the chip")
-NEEDS_R_JOURNAL = "needs R's recorder fix: a database lost mid-run must leave the run's end recorded (defect 13)"
 ABORTED_BY = {"SIGINT": r"interrupted by Ctrl-C \(SIGINT\)", "SIGTERM": r"terminated \(SIGTERM\)",
               "SIGHUP": r"terminal closed \(SIGHUP\)"}
 
@@ -86,17 +80,16 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("chip hang", "vectors"): Expect("error", r"DutTimeout: chip SIM-0001 did not answer"),
     ("chip hang", "ramp"): Expect("passed", r"every step passed"),  # an unpowered chip boots afresh
     # Garbage between two commands is drained (passed); inside a reply it ends the run as an error.
-    ("UART garbage", "vectors"): Expect("passed|error", r"every step passed|DutError: .*SIM-0001",
-                                        NEEDS_MONITOR_FIX),
+    ("UART garbage", "vectors"): Expect("passed|error", r"every step passed|DutError: .*SIM-0001"),
     ("UART garbage", "ramp"): Expect("passed", r"every step passed"),
     ("forcer failure", "vectors"): Expect("passed", r"every step passed"),  # not used mid-run
     ("forcer failure", "ramp"): Expect("passed", r"every step passed"),
     ("database locked", "vectors"): Expect("passed", r"every step passed"),  # the writer waits
     ("database locked", "ramp"): Expect("passed", r"every step passed"),
-    ("database gone", "vectors"): Expect("error", r"recording stopped", NEEDS_R_JOURNAL),
-    ("database gone", "ramp"): Expect("error", r"recording stopped", NEEDS_R_JOURNAL),
-    ("PostgreSQL unreachable", "vectors"): Expect("error", r"recording stopped", NEEDS_R_JOURNAL),
-    ("PostgreSQL unreachable", "ramp"): Expect("error", r"recording stopped", NEEDS_R_JOURNAL),
+    ("database gone", "vectors"): Expect("error", r"recording stopped"),
+    ("database gone", "ramp"): Expect("error", r"recording stopped"),
+    ("PostgreSQL unreachable", "vectors"): Expect("error", r"recording stopped"),
+    ("PostgreSQL unreachable", "ramp"): Expect("error", r"recording stopped"),
     **{(name, "vectors"): Expect("aborted", reason) for name, reason in ABORTED_BY.items()},
     **{(name, "ramp"): Expect("aborted", reason) for name, reason in ABORTED_BY.items()},
     ("kill -9", "vectors"): Expect("interrupted", re.escape(DIED_REASON)),
@@ -106,6 +99,9 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("two runs on one bench", "vectors"): Expect("passed", r"every step passed"),
     ("two runs on one bench", "ramp"): Expect("passed", r"every step passed"),
 }
+# Faults that take the database away mid-run: the run ends on its journal, `bringup db replay`
+# writes it once the database answers again, and only then is the record checked.
+DATABASE_LOST = {"database gone", "PostgreSQL unreachable"}
 # The default run: the kinds of ending that differ most, each once, in the phase where it says
 # the most (~30 s on two idle cores); SIGHUP/SIGQUIT, the lease and the watchdog have their own
 # short tests beside this module. `-m slow` runs every row.
@@ -123,24 +119,6 @@ def _rows() -> Iterator[object]:
             if fault == "PostgreSQL unreachable":
                 marks.append(pytest.mark.postgres)
             yield pytest.param(fault, phase, marks=marks, id=f"{fault}-{phase}".replace(" ", "_"))
-
-
-class Pending:
-    """Checks that wait on another branch's fix: all are made, then one xfail names them."""
-
-    def __init__(self) -> None:
-        self.missing: list[str] = []
-
-    def check(self, ok: bool, pending: str | None, what: str) -> None:
-        if ok:
-            return
-        if pending is None:
-            raise AssertionError(what)
-        self.missing.append(f"{pending} ({what})")
-
-    def settle(self) -> None:
-        if self.missing:
-            pytest.xfail("; ".join(self.missing))
 
 
 @pytest.fixture(scope="session")
@@ -172,6 +150,8 @@ def test_fault_matrix(bench: SafetyBench, golden_dir: Path, monkeypatch: pytest.
         finally:
             for undo in reversed(injection.undo):
                 undo()
+        if fault in DATABASE_LOST:  # the run's end is in its journal until the database answers
+            _replay(bench)
         _check_end_state(bench, injection, expect, run_id, acknowledged)
     finally:
         for cleanup in injection.cleanup:
@@ -260,7 +240,6 @@ def _vector_rows(bench: SafetyBench, run_id: str | None = None) -> int:
 # ------------------------------------------------------------------------------ the end state
 def _check_end_state(bench: SafetyBench, inj: Injection, expect: Expect, run_id: str,
                      acknowledged: int) -> None:
-    pending = Pending()
     assert outputs_on(bench.lab) == [], "rails or clock left on"
     assert not bench.lab.chip.damaged, bench.lab.chip.damage
     if inj.second_run is not None:
@@ -272,14 +251,17 @@ def _check_end_state(bench: SafetyBench, inj: Injection, expect: Expect, run_id:
     row = _recorded(bench, run_id)
     status, reason = row if row else (None, "")
     truthful = re.fullmatch(expect.status, status or "") is not None and re.search(expect.reason, reason)
-    pending.check(bool(truthful), expect.pending,
-                  f"recorded {status!r} {reason!r}, expected {expect.status!r} /{expect.reason}/")
+    assert truthful, f"recorded {status!r} {reason!r}, expected {expect.status!r} /{expect.reason}/"
     recorded = _vector_rows(bench, run_id)
-    pending.check(recorded >= acknowledged, expect.pending,
-                  f"{acknowledged} acknowledged vector results, {recorded} recorded")
+    assert recorded >= acknowledged, f"{acknowledged} acknowledged vector results, {recorded} recorded"
     parked, forcer = forcer_parked(bench)
-    pending.check(parked, None, f"forcer not parked: {forcer}")
-    pending.settle()
+    assert parked, f"forcer not parked: {forcer}"
+
+
+def _replay(bench: SafetyBench) -> None:
+    done = subprocess.run([BRINGUP, "db", "replay", "--db", bench.db_url], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and "replayed run" in done.stdout, done.stdout + done.stderr
 
 
 def _recorded(bench: SafetyBench, run_id: str) -> tuple[str, str] | None:

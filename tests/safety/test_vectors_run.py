@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from polling import wait_until
-from safety_bench import BRINGUP, NEEDS_S1_VERDICT, SafetyBench, expect_or_xfail, stop
+from safety_bench import BRINGUP, SafetyBench, stop
 from simlab_state import outputs_on
 from sqlalchemy import func, select
 
@@ -55,4 +55,4 @@ def test_sigterm_during_the_vectors_ends_with_the_bench_off_exit_3(bench: Safety
     assert child.returncode == 3, out + err
     assert outputs_on(bench.lab) == []
     recorded = bench.run_row()[1:]
-    expect_or_xfail(recorded == ("aborted", "terminated (SIGTERM)"), NEEDS_S1_VERDICT, recorded)
+    assert recorded == ("aborted", "terminated (SIGTERM)"), recorded
