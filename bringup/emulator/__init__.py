@@ -54,7 +54,8 @@ Public API (stable; other packages code against exactly this):
 - ``StopReason`` (``str`` enum): ``HALTED`` ("halted", tohost written), ``BUDGET`` ("budget",
   max_steps executed), ``DOUBLE_FAULT`` ("double_fault": a trap vectored to an mtvec where no
   instruction can be fetched; mcause/mepc/mtval still describe the original trap),
-  ``TRAP`` ("trap": a backend that cannot take traps, i.e. unicorn, met one).
+  ``TRAP`` ("trap": a backend that cannot take traps, i.e. unicorn, met one; ``pc`` is the
+  trapping instruction and ``steps`` counts it, as the reference core counts it).
 - ``load_elf(path_or_bytes) -> ElfImage(segments: list[Segment(address, data)], entry: int,
   symbols: dict[str, int])`` with ``.tohost``, ``.begin_signature``, ``.end_signature``
   (``int | None``), ``.signature_words() -> (address, count)``, ``.load_into(core_or_backend)``.
