@@ -1,0 +1,171 @@
+"""The run_vectors step computes missing goldens in workers while the chip (here the reference
+DUT) runs earlier vectors; its waits end at once on abort and a golden that fails is an error."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from polling import wait_until
+from test_golden import exit_with, program
+
+from bringup.dut.reference import ReferenceDut
+from bringup.events import VectorResult
+from bringup.runbook import RunVectors
+from bringup.steps.base import RunAborted, RunControl, StepContext, StepOutcome
+from bringup.steps.vectors import RunVectorsStep
+from bringup.vectors import DirectoryCache, GoldenError, Vector, golden_pool
+from bringup.vectors import golden as golden_module
+from bringup.vectors.library import VectorLibrary
+
+BOUND_S = 10.0  # generous: the step must end long before the blocked golden would
+
+
+class Suite:
+    """A vector source of given vectors (VectorLibrary's two members the step uses)."""
+
+    def __init__(self, vectors: list[Vector], cache: DirectoryCache) -> None:
+        self._vectors = vectors
+        self.cache = cache
+
+    def vectors(self, suite: str, **_: object) -> list[Vector]:
+        return self._vectors
+
+
+def context(source: object) -> tuple[StepContext, list[object]]:
+    events: list[object] = []
+    ctx = StepContext(run_id="run-1", station=None, power=None, control=RunControl(),  # type: ignore[arg-type]
+                      publish=events.append, dut_factory=ReferenceDut, vector_source=source)
+    return ctx, events
+
+
+def random_step(count: int) -> RunVectorsStep:
+    return RunVectorsStep(RunVectors(step="run_vectors", suite="random", count=count, length=5))
+
+
+class Gated:
+    """reference_signature held at a gate, counting its calls; threads instead of processes."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.gate = threading.Event()
+        self.started = threading.Event()
+        self.calls = 0
+        self.executors: list[Executor] = []
+        real = golden_module.reference_signature
+
+        def held(vector: Vector) -> bytes:
+            self.calls += 1
+            self.started.set()
+            self.gate.wait(60)
+            return real(vector)
+
+        def executor(workers: int) -> Executor:
+            self.executors.append(ThreadPoolExecutor(workers))
+            return self.executors[-1]
+
+        monkeypatch.setattr(golden_module, "reference_signature", held)
+        monkeypatch.setattr(golden_pool, "make_executor", executor)
+
+    def release(self) -> None:
+        self.gate.set()
+        for executor in self.executors:
+            executor.shutdown(wait=True)
+
+
+def run_in_thread(step: RunVectorsStep, ctx: StepContext) -> tuple[threading.Thread, dict]:
+    ended: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            ended["outcome"] = step.run(ctx)
+        except BaseException as error:
+            ended["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, ended
+
+
+def test_abort_while_a_golden_is_computed_ends_the_step_at_once_and_drops_queued_work(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    gated = Gated(monkeypatch)
+    ctx, events = context(VectorLibrary([], DirectoryCache(tmp_path)))
+    thread, ended = run_in_thread(random_step(5 * golden_pool.BATCH), ctx)
+    try:
+        wait_until(gated.started.is_set, BOUND_S, "a golden being computed")
+        ctx.control.abort("aborted by the operator")
+        thread.join(BOUND_S)
+        still_running = thread.is_alive()
+    finally:
+        gated.release()
+    assert not still_running, "the step kept waiting for its golden after the abort"
+    assert isinstance(ended.get("error"), RunAborted)
+    assert not [event for event in events if isinstance(event, VectorResult)]
+    assert gated.calls <= golden_pool.BATCH  # the batch under way finished; queued ones did not run
+
+
+def test_a_golden_that_cannot_be_computed_is_a_step_error_naming_the_vector(tmp_path: Path) -> None:
+    """Through real worker processes: the good vector runs, the bad one stops the step."""
+    good = program(exit_with(0), name="good")
+    bad = program(exit_with(3), name="bad")
+    ctx, events = context(Suite([good, bad], DirectoryCache(tmp_path)))
+    with pytest.raises(GoldenError, match="vector 'bad' fails its own check 3 on the reference core"):
+        RunVectorsStep(RunVectors(step="run_vectors", suite="given")).run(ctx)
+    assert [event.vector_name for event in events if isinstance(event, VectorResult)] == ["good"]
+
+
+def test_the_chip_runs_a_vector_before_its_golden_is_ready(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    gated = Gated(monkeypatch)
+    ran: list[int] = []
+
+    class Dut(ReferenceDut):
+        def run(self, entry: int, max_steps: int, *, tohost: int | None = None):  # type: ignore[override]
+            ran.append(entry)
+            return super().run(entry, max_steps, tohost=tohost)
+
+    ctx, _ = context(VectorLibrary([], DirectoryCache(tmp_path)))
+    ctx.dut_factory = Dut
+    thread, ended = run_in_thread(random_step(3), ctx)
+    try:
+        wait_until(lambda: ran, BOUND_S, "the chip running the first vector")
+        assert gated.started.is_set() and not gated.gate.is_set()  # its golden is still being made
+    finally:
+        gated.release()
+        thread.join(BOUND_S)
+    assert isinstance(ended.get("outcome"), StepOutcome) and ended["outcome"].passed
+
+
+def test_cached_goldens_need_no_worker_and_give_the_same_verdicts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    library = VectorLibrary([], DirectoryCache(tmp_path))
+    ctx, first = context(library)
+    assert random_step(4).run(ctx).passed
+
+    def no_worker(workers: int) -> Executor:
+        raise AssertionError("a worker was started although every golden was cached")
+
+    monkeypatch.setattr(golden_pool, "make_executor", no_worker)
+    ctx, second = context(library)
+    assert random_step(4).run(ctx).passed
+    verdicts = [[(e.vector_name, e.passed, e.expected) for e in events if isinstance(e, VectorResult)]
+                for events in (first, second)]
+    assert verdicts[0] == verdicts[1] and len(verdicts[0]) == 4
+
+
+def test_a_golden_that_takes_too_long_is_an_error_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    gated = Gated(monkeypatch)
+    monkeypatch.setattr(golden_pool, "WAIT_BASE_S", 0.5)
+    ctx, _ = context(VectorLibrary([], DirectoryCache(tmp_path)))
+    try:
+        with pytest.raises(GoldenError, match="was not computed within 1 s"):
+            random_step(2).run(ctx)
+    finally:
+        gated.release()
