@@ -10,8 +10,13 @@ time from the sequencer, the event bus and the recorder; worker processes do not
 benchmarks/vectors_throughput.py). Goldens the cache already holds are read first; the others go
 to the pool in batches, in vector order, so the first ones are ready soonest.
 
-Every wait is bounded: ``check()`` (the run's abort/fault check) is called every ``POLL_S``, and
-a batch that takes longer than ``wait_limit_s`` is an error. Leaving the ``with`` block, however
+A feeder thread looks the goldens up in the cache (database queries, files) batch by batch and
+submits each batch the cache lacks, so the first batch reaches a worker after a few lookups and
+the rest of the lookups also happen while the chip runs. Until a worker has returned its first
+batch (it starts a fresh interpreter), the step computes the goldens it needs itself instead of
+waiting. Every wait is bounded: ``check()``
+(the run's abort/fault check) is called every ``POLL_S``, and a golden that takes longer than
+``wait_limit_s`` is an error. Leaving the ``with`` block, however
 it is left, shuts the pool down without waiting: queued batches are cancelled and a batch being
 computed finishes in the background (the worker then exits). A vector whose golden cannot be
 computed raises ``GoldenError`` naming it and the fix.
@@ -21,12 +26,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 
+from bringup.messages import first_line
 from bringup.vectors.golden import (
     GoldenCache,
     GoldenError,
@@ -64,45 +70,102 @@ class GoldenPipeline:
                  batch: int = BATCH) -> None:
         self._cache = cache
         self._check = check
-        self._ready: dict[str, bytes] = {}
-        self._failed: dict[str, str] = {}  # key -> GoldenError message, raised when asked for
-        self._pending: dict[str, tuple[Future[list[bytes | str]], list[Vector]]] = {}
-        self._executor: Executor | None = None
-        missing: dict[str, Vector] = {}
+        self._workers = workers or default_workers()
+        self._batch = batch
+        # One future per distinct golden: its signature, or GoldenError's message.
+        self._goldens: dict[str, Future[bytes | str]] = {}
+        unique: list[Vector] = []
         for vector in vectors:
             key = golden_key(vector)
-            if key in self._ready or key in missing:
-                continue
-            cached = cached_golden(vector, cache)
-            if cached is None:
-                missing[key] = vector
-            else:
-                self._ready[key] = cached
-        if missing:
-            self._submit(list(missing.values()), workers or default_workers(), batch)
+            if key not in self._goldens:
+                self._goldens[key] = Future()
+                unique.append(vector)
+        self._lock = threading.Lock()  # orders submissions against close(), and settlements
+        self._delivered = threading.Event()  # a worker has returned a batch: it is up
+        self._closed = False
+        self._executor: Executor | None = None
+        # Cache lookups (database queries, files) run beside the chip too, batch by batch, so
+        # the first batch goes to a worker after a handful of lookups, not after all of them.
+        self._feeder = threading.Thread(target=self._feed, args=(unique,), daemon=True,
+                                        name="golden feeder")
+        self._feeder.start()
 
-    def _submit(self, vectors: list[Vector], workers: int, size: int) -> None:
-        self._executor = make_executor(workers)
-        for start in range(0, len(vectors), size):
-            batch = vectors[start:start + size]
+    # ------------------------------------------------------------------ feeder thread
+    def _feed(self, vectors: list[Vector]) -> None:
+        for start in range(0, len(vectors), self._batch):
+            if self._closed:
+                return
+            batch = vectors[start:start + self._batch]
+            try:
+                missing = [vector for vector in batch if not self._from_cache(vector)]
+                if missing and not self._submit(missing):
+                    return
+            except Exception as error:  # a cache that fails: every golden left says why
+                for vector in vectors[start:]:
+                    self._settle(vector, f"the golden cache failed: {first_line(error)}")
+                return
+
+    def _from_cache(self, vector: Vector) -> bool:
+        cached = cached_golden(vector, self._cache)
+        if cached is not None:
+            self._settle(vector, cached)
+        return cached is not None
+
+    def _submit(self, batch: list[Vector]) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            if self._executor is None:
+                self._executor = make_executor(self._workers)
             future = self._executor.submit(reference_signatures, batch)
-            for vector in batch:
-                self._pending[golden_key(vector)] = (future, batch)
+        future.add_done_callback(lambda done: self._computed(batch, done))
+        return True
 
+    def _computed(self, batch: list[Vector], done: Future[list[bytes | str]]) -> None:
+        """In the executor's thread: hand each result to its waiter, cache the good ones."""
+        if done.cancelled():
+            return
+        self._delivered.set()
+        error = done.exception()
+        if error is not None:
+            why = (f"the golden worker died ({first_line(error)}) while computing vector "
+                   f"'{batch[0].name}' — check the host's memory, or compute the suite's goldens "
+                   "first with `bringup vectors golden`")
+            for vector in batch:
+                self._settle(vector, why)
+            return
+        for vector, result in zip(batch, done.result(), strict=True):
+            if isinstance(result, bytes):
+                self._cache.put(golden_key(vector), result)
+            self._settle(vector, result)
+
+    def _settle(self, vector: Vector, result: bytes | str) -> None:
+        future = self._goldens[golden_key(vector)]
+        with self._lock:
+            if not future.done():
+                future.set_result(result)
+
+    # ------------------------------------------------------------------ the step's side
     def get(self, vector: Vector) -> bytes:
         """``vector``'s golden signature; waits (bounded, abortable) for the worker if need be."""
         key = golden_key(vector)
-        if key not in self._ready and key not in self._failed:
-            if key not in self._pending:
-                raise KeyError(f"vector '{vector.name}' was not given to this GoldenPipeline")
-            future, batch = self._pending[key]
-            self._collect(batch, self._wait(future, batch))
-        if key in self._failed:
-            raise GoldenError(self._failed[key])
-        return self._ready[key]
+        if key not in self._goldens:
+            raise KeyError(f"vector '{vector.name}' was not given to this GoldenPipeline")
+        future = self._goldens[key]
+        if not future.done() and not self._delivered.is_set():
+            # The workers are still starting (a fresh interpreter: about a second); rather than
+            # wait, compute this one here. A worker may compute it again; the first answer wins.
+            (result,) = reference_signatures([vector])
+            if isinstance(result, bytes):
+                self._cache.put(key, result)
+            self._settle(vector, result)
+        result = self._wait(future, vector)
+        if isinstance(result, str):
+            raise GoldenError(result)
+        return result
 
-    def _wait(self, future: Future[list[bytes | str]], batch: list[Vector]) -> list[bytes | str]:
-        limit = wait_limit_s(batch)
+    def _wait(self, future: Future[bytes | str], vector: Vector) -> bytes | str:
+        limit = wait_limit_s([vector] * self._batch)
         waited = 0.0
         while True:
             self._check()
@@ -110,33 +173,18 @@ class GoldenPipeline:
                 return future.result(timeout=POLL_S)
             except FutureTimeout:
                 waited += POLL_S
-            except BrokenProcessPool as error:
-                raise GoldenError(
-                    f"the golden worker process died ({error}) while computing vector "
-                    f"'{batch[0].name}' and the {len(batch) - 1} after it — check the host's "
-                    "memory, or compute the suite's goldens first with `bringup vectors golden`"
-                ) from None
             if waited >= limit:
                 raise GoldenError(
-                    f"the golden of vector '{batch[0].name}' (and the {len(batch) - 1} after it) "
-                    f"was not computed within {limit:.0f} s — the host is overloaded; compute "
-                    "the suite's goldens first with `bringup vectors golden`")
-
-    def _collect(self, batch: list[Vector], results: list[bytes | str]) -> None:
-        for vector, result in zip(batch, results, strict=True):
-            key = golden_key(vector)
-            self._pending.pop(key, None)
-            if isinstance(result, str):
-                self._failed[key] = result
-                continue
-            self._cache.put(key, result)
-            self._ready[key] = result
+                    f"the golden of vector '{vector.name}' was not computed within {limit:.0f} s "
+                    "— the host is overloaded; compute the suite's goldens first with "
+                    "`bringup vectors golden`")
 
     def close(self) -> None:
         """Shut the pool down now: queued batches are cancelled, nothing is waited for."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        with self._lock:
+            self._closed = True
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self) -> GoldenPipeline:
         return self
