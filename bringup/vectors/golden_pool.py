@@ -6,20 +6,22 @@
             golden = goldens.get(vector)   # from the cache, or the worker's (a bounded wait)
 
 The reference core is pure Python and holds the GIL while it runs, so a thread would take its
-time from the sequencer, the event bus and the recorder; worker processes do not (measured in
-benchmarks/vectors_throughput.py). Goldens the cache already holds are read first; the others go
-to the pool in batches, in vector order, so the first ones are ready soonest.
+time from the sequencer, the event bus, the recorder and the UART exchanges; worker processes do
+not (`benchmarks/vectors_throughput.py --golden-worker thread` measures the difference).
 
-A feeder thread looks the goldens up in the cache (database queries, files) batch by batch and
-submits each batch the cache lacks, so the first batch reaches a worker after a few lookups and
-the rest of the lookups also happen while the chip runs. Until a worker has returned its first
-batch (it starts a fresh interpreter), the step computes the goldens it needs itself instead of
-waiting. Every wait is bounded: ``check()``
-(the run's abort/fault check) is called every ``POLL_S``, and a golden that takes longer than
-``wait_limit_s`` is an error. Leaving the ``with`` block, however
-it is left, shuts the pool down without waiting: queued batches are cancelled and a batch being
+A feeder thread looks the goldens up in the cache (database queries, files) batch by batch, in
+vector order, and submits each batch the cache lacks, so the first batch reaches a worker after
+a few lookups and the other lookups also happen while the chip runs. Until a worker has
+returned its first batch (a spawned worker starts a fresh interpreter: about a second), the
+step computes the goldens it needs itself rather than wait; later, a worker may compute one of
+those again and the first answer wins.
+
+Every wait is bounded: ``check()`` (the run's abort/fault check) is called every ``POLL_S``, and
+a golden that takes longer than ``wait_limit_s`` is an error. (A golden computed in line is not
+interruptible; its vector's step budget bounds it.) Leaving the ``with`` block, however it is
+left, shuts the pool down without waiting: queued batches are cancelled and a batch being
 computed finishes in the background (the worker then exits). A vector whose golden cannot be
-computed raises ``GoldenError`` naming it and the fix.
+computed raises ``GoldenError`` naming it and the fix, when the step asks for that golden.
 """
 
 from __future__ import annotations
