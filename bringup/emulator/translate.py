@@ -1,10 +1,10 @@
 """Basic-block translation: RISC-V straight-line code compiled into Python functions.
 
-A block is a run of instructions from one pc up to and including the first jump (at most
-``MAX_BLOCK`` instructions, stopping before any CSR/system instruction). Conditional branches
-inside it are side exits: taken, they leave the block; not taken, the block goes on (a
-superblock), so branchy code changes blocks, and pays the dispatcher, less often. A block
-becomes one Python function that keeps the registers it touches in locals::
+A block is a run of instructions from one pc up to and including the first jump or branch back
+to that pc (at most ``MAX_BLOCK`` instructions, stopping before any CSR/system instruction).
+Other conditional branches inside it are side exits: taken, they leave the block; not taken,
+the block goes on (a superblock), so branchy code changes blocks, and pays the dispatcher, less
+often. A block becomes one Python function that keeps the registers it touches in locals::
 
     def block(r, n, ...):          # r: the register list, n: loop iterations the budget allows
         ...
@@ -290,14 +290,15 @@ class CodeCache:
 
     @staticmethod
     def _collect(region: Region, pc: int) -> list[tuple[int, Instruction]]:
+        start = pc
         instrs: list[tuple[int, Instruction]] = []
         while len(instrs) < MAX_BLOCK and pc + 4 <= region.end:
             ins = decode(region.words[(pc - region.base) >> 2])
             if ins is None or ins.op in SYSTEM_OPS:
                 break
             instrs.append((pc, ins))
-            if ins.op in _JUMPS:
-                break
+            if ins.op in _JUMPS or (ins.op in _BRANCH_EXPR and (pc + ins.imm) & M == start):
+                break  # a jump, or a loop's back edge (the block then loops inside its function)
             pc += 4
         return instrs
 
