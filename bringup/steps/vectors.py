@@ -35,11 +35,16 @@ class RunVectorsStep(Step):
             elif ctx.core_mhz is None:
                 ctx.core_mhz = ctx.dut.clock_mhz()
             failed = 0
+            told = False
             for repeat, vector in todo:
                 ctx.control.checkpoint()
                 start = time.perf_counter()
                 outcome = run_one(ctx.dut, vector, lambda vector=vector: goldens.get(vector),
                                   clock_mhz=ctx.core_mhz)
+                if goldens.worker_error and not told:
+                    told = True
+                    ctx.log(f"{goldens.worker_error}: the remaining goldens are computed in line, "
+                            "between vectors", level="warning")
                 comparison = outcome.comparison
                 failed += not outcome.passed
                 ctx.emit(VectorResult(

@@ -14,7 +14,8 @@ vector order, and submits each batch the cache lacks, so the first batch reaches
 a few lookups and the other lookups also happen while the chip runs. Until a worker has
 returned its first batch (a spawned worker starts a fresh interpreter: about a second), the
 step computes the goldens it needs itself rather than wait; later, a worker may compute one of
-those again and the first answer wins.
+those again and the first answer wins. Workers that cannot start (inside the terminal UI a
+spawn can fail) or die leave every golden still missing to the step (``worker_error`` says why).
 
 Every wait is bounded: ``check()`` (the run's abort/fault check) is called every ``POLL_S``, and
 a golden that takes longer than ``wait_limit_s`` is an error. (A golden computed in line is not
@@ -86,6 +87,8 @@ class GoldenPipeline:
         self._delivered = threading.Event()  # a worker has returned a batch: it is up
         self._closed = False
         self._executor: Executor | None = None
+        #: Why the workers failed (then the step computes every golden itself), or None.
+        self.worker_error: str | None = None
         # Cache lookups (database queries, files) run beside the chip too, batch by batch, so
         # the first batch goes to a worker after a handful of lookups, not after all of them.
         self._feeder = threading.Thread(target=self._feed, args=(unique,), daemon=True,
@@ -100,11 +103,15 @@ class GoldenPipeline:
             batch = vectors[start:start + self._batch]
             try:
                 missing = [vector for vector in batch if not self._from_cache(vector)]
-                if missing and not self._submit(missing):
-                    return
             except Exception as error:  # a cache that fails: every golden left says why
                 for vector in vectors[start:]:
                     self._settle(vector, f"the golden cache failed: {first_line(error)}")
+                return
+            try:
+                if missing and not self._submit(missing):
+                    return
+            except Exception as error:  # e.g. no process can be spawned from a terminal UI
+                self.worker_error = f"the golden workers could not start ({first_line(error)})"
                 return
 
     def _from_cache(self, vector: Vector) -> bool:
@@ -129,12 +136,8 @@ class GoldenPipeline:
             return
         self._delivered.set()
         error = done.exception()
-        if error is not None:
-            why = (f"the golden worker died ({first_line(error)}) while computing vector "
-                   f"'{batch[0].name}' — check the host's memory, or compute the suite's goldens "
-                   "first with `bringup vectors golden`")
-            for vector in batch:
-                self._settle(vector, why)
+        if error is not None:  # the step computes this batch, and the rest, itself
+            self.worker_error = self.worker_error or f"a golden worker died ({first_line(error)})"
             return
         for vector, result in zip(batch, done.result(), strict=True):
             if isinstance(result, bytes):
@@ -154,7 +157,7 @@ class GoldenPipeline:
         if key not in self._goldens:
             raise KeyError(f"vector '{vector.name}' was not given to this GoldenPipeline")
         future = self._goldens[key]
-        if not future.done() and not self._delivered.is_set():
+        if not future.done() and (self.worker_error or not self._delivered.is_set()):
             # The workers are still starting (a fresh interpreter: about a second); rather than
             # wait, compute this one here. A worker may compute it again; the first answer wins.
             (result,) = reference_signatures([vector])

@@ -13,7 +13,7 @@ from polling import wait_until
 from test_golden import exit_with, program
 
 from bringup.dut.reference import ReferenceDut
-from bringup.events import VectorResult
+from bringup.events import Log, VectorResult
 from bringup.runbook import RunVectors
 from bringup.steps.base import RunAborted, RunControl, StepContext
 from bringup.steps.vectors import RunVectorsStep
@@ -178,3 +178,39 @@ def test_a_golden_that_takes_too_long_is_an_error_not_a_hang(
             random_step(3 * golden_pool.BATCH).run(ctx)
     finally:
         gated.release()
+
+
+def test_workers_that_cannot_start_leave_the_goldens_to_the_step(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """Inside the terminal UI a spawned process can fail to start ("bad value(s) in
+    fds_to_keep": the UI replaces stderr); the step then computes every golden itself, says so
+    in the log, and the verdicts are the same."""
+    def cannot_start(workers: int) -> Executor:
+        raise ValueError("bad value(s) in fds_to_keep")
+
+    monkeypatch.setattr(golden_pool, "make_executor", cannot_start)
+    ctx, events = context(VectorLibrary([], DirectoryCache(tmp_path)))
+    assert random_step(2 * golden_pool.BATCH + 1).run(ctx).passed
+    results = [event for event in events if isinstance(event, VectorResult)]
+    assert len(results) == 2 * golden_pool.BATCH + 1 and all(result.passed for result in results)
+    logs = [event.text for event in events if isinstance(event, Log)]
+    assert any("computed in line" in text and "fds_to_keep" in text for text in logs), logs
+
+
+def test_a_worker_that_dies_leaves_the_goldens_to_the_step(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    class Dying(ThreadPoolExecutor):
+        def submit(self, *args: object, **kwargs: object):  # type: ignore[override]
+            return super().submit(_die)
+
+    monkeypatch.setattr(golden_pool, "make_executor", lambda workers: Dying(workers))
+    ctx, events = context(VectorLibrary([], DirectoryCache(tmp_path)))
+    assert random_step(golden_pool.BATCH + 1).run(ctx).passed
+    logs = [event.text for event in events if isinstance(event, Log)]
+    assert any("worker died" in text for text in logs), logs
+
+
+def _die() -> None:
+    raise RuntimeError("killed by the OOM killer")
