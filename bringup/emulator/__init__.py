@@ -54,7 +54,8 @@ Public API (stable; other packages code against exactly this):
 - ``StopReason`` (``str`` enum): ``HALTED`` ("halted", tohost written), ``BUDGET`` ("budget",
   max_steps executed), ``DOUBLE_FAULT`` ("double_fault": a trap vectored to an mtvec where no
   instruction can be fetched; mcause/mepc/mtval still describe the original trap),
-  ``TRAP`` ("trap": a backend that cannot take traps, i.e. unicorn, met one).
+  ``TRAP`` ("trap": a backend that cannot take traps, i.e. unicorn, met one; ``pc`` is the
+  trapping instruction and ``steps`` counts it, as the reference core counts it).
 - ``load_elf(path_or_bytes) -> ElfImage(segments: list[Segment(address, data)], entry: int,
   symbols: dict[str, int])`` with ``.tohost``, ``.begin_signature``, ``.end_signature``
   (``int | None``), ``.signature_words() -> (address, count)``, ``.load_into(core_or_backend)``.
@@ -70,6 +71,9 @@ Public API (stable; other packages code against exactly this):
   ``asm.ecall()``, ``asm.fence_i()`` (``asm.or_``/``asm.and_`` for OR/AND);
   ``asm.li(rd, value) -> [lui, addi]``; ``asm.program(words) -> bytes``.
 - ``disassemble(word: int, pc: int = 0) -> str``.
+- ``SEMANTICS_VERSION`` (int, bumped when any result changes) and ``emulator_fingerprint() ->
+  str`` (that version plus a hash of the core's source files): golden caches key on it, so a
+  golden from another core is never used (``version.py``).
 
 Machine model: one hart, machine mode only, RV32IM + Zicsr + Zifencei. CSRs: mstatus (MIE,
 MPIE; MPP reads 3), misa (RV32IM), mtvec (direct mode only), mepc, mcause, mtval, mscratch,
@@ -91,8 +95,11 @@ from bringup.emulator.disasm import disassemble
 from bringup.emulator.elf import ElfError, ElfImage, Segment, load_elf
 from bringup.emulator.memory import Memory, MemoryAccessError
 from bringup.emulator.trace import TraceRecord
+from bringup.emulator.version import SEMANTICS_VERSION
+from bringup.emulator.version import fingerprint as emulator_fingerprint
 
 __all__ = [
+    "SEMANTICS_VERSION",
     "Backend",
     "Core",
     "ElfError",
@@ -104,6 +111,7 @@ __all__ = [
     "StopReason",
     "TraceRecord",
     "disassemble",
+    "emulator_fingerprint",
     "load_elf",
     "make_backend",
 ]

@@ -9,6 +9,7 @@ or a vector generator cannot silently emit a different instruction than it meant
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 
 
@@ -35,33 +36,44 @@ def _even(value: int, what: str) -> int:
     return value
 
 
+# The encoders below test every field in one expression (the common, valid case) and only on
+# failure call the checkers above, which say what is wrong: vector generation encodes tens of
+# thousands of instructions per suite.
 def _r(funct7: int, funct3: int, opcode: int, rd: int, rs1: int, rs2: int) -> int:
-    return (funct7 << 25) | (_reg(rs2) << 20) | (_reg(rs1) << 15) | (funct3 << 12) \
-        | (_reg(rd) << 7) | opcode
+    if not (0 <= rd < 32 and 0 <= rs1 < 32 and 0 <= rs2 < 32):
+        _reg(rd), _reg(rs1), _reg(rs2)
+    return (funct7 << 25) | (rs2 << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | opcode
 
 
 def _i(funct3: int, opcode: int, rd: int, rs1: int, imm: int) -> int:
-    return (_signed(imm, 12, "immediate") << 20) | (_reg(rs1) << 15) | (funct3 << 12) \
-        | (_reg(rd) << 7) | opcode
+    if not (0 <= rd < 32 and 0 <= rs1 < 32 and -2048 <= imm <= 2047):
+        _reg(rd), _reg(rs1), _signed(imm, 12, "immediate")
+    return ((imm & 0xFFF) << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | opcode
 
 
 def _s(funct3: int, rs2: int, rs1: int, imm: int) -> int:
-    imm = _signed(imm, 12, "offset")
-    return ((imm >> 5) << 25) | (_reg(rs2) << 20) | (_reg(rs1) << 15) | (funct3 << 12) \
+    if not (0 <= rs2 < 32 and 0 <= rs1 < 32 and -2048 <= imm <= 2047):
+        _reg(rs2), _reg(rs1), _signed(imm, 12, "offset")
+    imm &= 0xFFF
+    return ((imm >> 5) << 25) | (rs2 << 20) | (rs1 << 15) | (funct3 << 12) \
         | ((imm & 0x1F) << 7) | 0x23
 
 
 def _b(funct3: int, rs1: int, rs2: int, offset: int) -> int:
-    imm = _signed(_even(offset, "branch offset"), 13, "branch offset")
-    return (((imm >> 12) & 1) << 31) | (((imm >> 5) & 0x3F) << 25) | (_reg(rs2) << 20) \
-        | (_reg(rs1) << 15) | (funct3 << 12) | (((imm >> 1) & 0xF) << 8) \
+    if not (0 <= rs1 < 32 and 0 <= rs2 < 32 and -4096 <= offset <= 4095 and not offset & 1):
+        _reg(rs1), _reg(rs2), _signed(_even(offset, "branch offset"), 13, "branch offset")
+    imm = offset & 0x1FFF
+    return (((imm >> 12) & 1) << 31) | (((imm >> 5) & 0x3F) << 25) | (rs2 << 20) \
+        | (rs1 << 15) | (funct3 << 12) | (((imm >> 1) & 0xF) << 8) \
         | (((imm >> 11) & 1) << 7) | 0x63
 
 
 def _u(opcode: int, rd: int, imm20: int) -> int:
     if not 0 <= imm20 < (1 << 20):
         raise EncodingError(f"upper immediate {imm20:#x} is outside 0..0xfffff")
-    return (imm20 << 12) | (_reg(rd) << 7) | opcode
+    if not 0 <= rd < 32:
+        _reg(rd)
+    return (imm20 << 12) | (rd << 7) | opcode
 
 
 def _shift(funct7: int, funct3: int, rd: int, rs1: int, shamt: int) -> int:
@@ -321,4 +333,5 @@ def li(rd: int, value: int) -> list[int]:
 
 def program(words: Iterable[int]) -> bytes:
     """Little-endian bytes of a sequence of instruction (or data) words."""
-    return b"".join((word & 0xFFFF_FFFF).to_bytes(4, "little") for word in words)
+    values = [word & 0xFFFF_FFFF for word in words]
+    return struct.pack(f"<{len(values)}I", *values)

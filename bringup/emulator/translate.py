@@ -1,15 +1,18 @@
 """Basic-block translation: RISC-V straight-line code compiled into Python functions.
 
-A block is a run of instructions from one pc up to and including the first branch or jump
-(at most ``MAX_BLOCK`` instructions, stopping before any CSR/system instruction). It becomes
-one Python function that keeps the registers it touches in locals::
+A block is a run of instructions from one pc up to and including the first jump or branch back
+to that pc (at most ``MAX_BLOCK`` instructions, stopping before any CSR/system instruction).
+Other conditional branches inside it are side exits: taken, they leave the block; not taken,
+the block goes on (a superblock), so branchy code changes blocks, and pays the dispatcher, less
+often. A block becomes one Python function that keeps the registers it touches in locals::
 
     def block(r, n, ...):          # r: the register list, n: loop iterations the budget allows
         ...
         return (next_pc, steps)    # next_pc + BAIL: "interpret the instruction at next_pc"
 
 A block whose last instruction branches back to its own start loops inside the function, so a
-hot loop costs one call for up to ``n`` iterations. Everything uncommon bails out to the
+hot loop costs one call for up to ``n`` iterations (a side exit mid-way leaves with the steps
+done so far: ``j * length + index + 1``). Everything uncommon bails out to the
 interpreter *before* the instruction has any effect: a memory access outside the block's own
 region or out of range (IndexError), a misaligned access, a store into a word flagged in
 ``Region.code_words`` (translated code, or tohost), a jump to a misaligned target. So the
@@ -73,6 +76,9 @@ _LOAD_EXPR = {
 }
 _STORE_STMT = {"sw": (3, "mw[o >> 2] = {v}"), "sh": (1, "mh[o >> 1] = {v} & 65535"),
                "sb": (0, "m[o] = {v} & 255")}
+
+
+_JUMPS = CONTROL_OPS - set(BRANCHES.values())  # end a block; conditional branches do not
 
 
 def _reg(number: int) -> str:
@@ -203,8 +209,15 @@ class _BlockWriter:
 
     def branch(self, index: int, pc: int, ins: Instruction) -> None:
         condition = _BRANCH_EXPR[ins.op].format(a=_reg(ins.rs1), b=_reg(ins.rs2))
+        target = (pc + ins.imm) & M
         self.emit(f"if {condition}:")
-        self.nested(lambda: self.goto(index, pc, (pc + ins.imm) & M))
+        if index < self.length - 1:  # a side exit; not taken, the block goes on
+            if target & 3:
+                self.nested(lambda: self.bail(index, pc))  # the interpreter raises the trap
+            else:
+                self.nested(lambda: self.leave(str(target), self.steps(index + 1)))
+            return
+        self.nested(lambda: self.goto(index, pc, target))
         self.leave(str((pc + 4) & M), self.steps(self.length))
 
     def jal(self, index: int, pc: int, ins: Instruction) -> None:
@@ -277,14 +290,15 @@ class CodeCache:
 
     @staticmethod
     def _collect(region: Region, pc: int) -> list[tuple[int, Instruction]]:
+        start = pc
         instrs: list[tuple[int, Instruction]] = []
         while len(instrs) < MAX_BLOCK and pc + 4 <= region.end:
             ins = decode(region.words[(pc - region.base) >> 2])
             if ins is None or ins.op in SYSTEM_OPS:
                 break
             instrs.append((pc, ins))
-            if ins.op in CONTROL_OPS:
-                break
+            if ins.op in _JUMPS or (ins.op in _BRANCH_EXPR and (pc + ins.imm) & M == start):
+                break  # a jump, or a loop's back edge (the block then loops inside its function)
             pc += 4
         return instrs
 

@@ -1,7 +1,10 @@
 """run_vectors: a suite on the chip, each result compared with the reference core's.
 
-Between vectors the run may pause or abort; on resume, vectors already recorded for this step
-(by content hash and repeat) are skipped, so none is run twice into the record.
+Goldens the cache lacks are computed by worker processes while the chip runs the vectors before
+them (`bringup.vectors.golden_pool`); a vector waits for its golden only after the chip has run
+it, and that wait is bounded and ends at once on abort. Between vectors the run may pause or
+abort; on resume, vectors already recorded for this step (by content hash and repeat) are
+skipped, so none is run twice into the record, and their goldens are not computed.
 """
 
 from __future__ import annotations
@@ -17,25 +20,31 @@ class RunVectorsStep(Step):
     kind = "run_vectors"
 
     def run(self, ctx: StepContext) -> StepOutcome:
+        from bringup.vectors.golden_pool import GoldenPipeline
+
         spec = self.spec
         library = ctx.vector_source
         vectors = library.vectors(spec.suite, seed=spec.seed, count=spec.count, length=spec.length)
-        goldens = library.goldens(vectors)
-        if spec.clock_mhz is not None:
-            ctx.core_mhz = ctx.dut.set_clock(spec.clock_mhz)
-        elif ctx.core_mhz is None:
-            ctx.core_mhz = ctx.dut.clock_mhz()
-        ran = failed = skipped = 0
-        for repeat in range(spec.repeat):
-            for vector in vectors:
-                if (ctx.step_index, vector.content_hash, repeat) in ctx.done_vectors:
-                    skipped += 1
-                    continue
+        todo = [(repeat, vector) for repeat in range(spec.repeat) for vector in vectors
+                if (ctx.step_index, vector.content_hash, repeat) not in ctx.done_vectors]
+        skipped = len(vectors) * spec.repeat - len(todo)
+        with GoldenPipeline([vector for _, vector in todo], library.cache,
+                            check=ctx.control.check) as goldens:
+            if spec.clock_mhz is not None:
+                ctx.core_mhz = ctx.dut.set_clock(spec.clock_mhz)
+            elif ctx.core_mhz is None:
+                ctx.core_mhz = ctx.dut.clock_mhz()
+            failed = 0
+            told = False
+            for repeat, vector in todo:
                 ctx.control.checkpoint()
                 start = time.perf_counter()
-                outcome = self._run_with_retries(ctx, vector, goldens[vector.content_hash])
+                outcome = self._run_with_retries(ctx, vector, lambda vector=vector: goldens.get(vector))
+                if goldens.worker_error and not told:
+                    told = True
+                    ctx.log(f"{goldens.worker_error}: the remaining goldens are computed in line, "
+                            "between vectors", level="warning")
                 comparison = outcome.comparison
-                ran += 1
                 failed += not outcome.passed
                 ctx.emit(VectorResult(
                     run_id=ctx.run_id, step_index=ctx.step_index, vector_name=vector.name,
@@ -45,10 +54,11 @@ class RunVectorsStep(Step):
                     flipped_bits=comparison.flipped_bits, repeat=repeat, conditions=ctx.conditions(),
                     duration_s=time.perf_counter() - start,
                 ))  # fmt: skip
+        ran = len(todo)
         resumed = f" ({skipped} already recorded)" if skipped else ""
         return StepOutcome(failed == 0, f"{ran - failed}/{ran} vectors passed{resumed}")
 
-    def _run_with_retries(self, ctx: StepContext, vector: Any, golden: bytes) -> Any:
+    def _run_with_retries(self, ctx: StepContext, vector: Any, golden: Any) -> Any:
         """run_one; a garbled reply from the chip is retried from a reset `retries` times, then
         raised, which fails the step as any chip fault does."""
         from bringup.dut.monitor import ChipProtocolError

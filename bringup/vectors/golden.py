@@ -1,11 +1,15 @@
 """Golden signatures: what the reference core (the pure-Python emulator) leaves in the signature.
 
-Golden results are cached by vector content hash behind `GoldenCache`, a two-method protocol,
-so that the results database can later stand in for the on-disk directory used here.
+Golden results are cached behind `GoldenCache`, a two-method protocol keyed by `golden_key`: a
+hash of the vector's content hash *and* the reference core's fingerprint
+(`bringup.emulator.emulator_fingerprint`: its semantics version and a hash of its source), so
+a golden computed by another version of the core is never used; it is recomputed. Any cache
+(the on-disk directory here, the results database in front of it) sees only those keys.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterable
@@ -26,11 +30,23 @@ class GoldenError(VectorError):
 
 
 class GoldenCache(Protocol):
-    """Golden signatures by vector content hash."""
+    """Golden signatures by `golden_key` (64 lowercase hex digits)."""
 
-    def get(self, content_hash: str) -> bytes | None: ...
+    def get(self, key: str) -> bytes | None: ...
 
-    def put(self, content_hash: str, signature: bytes) -> None: ...
+    def put(self, key: str, signature: bytes) -> None: ...
+
+
+# Bump when how a golden is derived from a core run changes (the RAM fills, the checks).
+GOLDEN_METHOD = 1
+
+
+def golden_key(vector: Vector) -> str:
+    """The cache key of `vector`'s golden: its content, this reference core, this method."""
+    from bringup.emulator.version import fingerprint  # lazy: keeps `bringup --help` fast
+
+    text = f"{vector.content_hash}:{fingerprint()}:{GOLDEN_METHOD}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class DirectoryCache:
@@ -39,19 +55,19 @@ class DirectoryCache:
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_cache_dir()
 
-    def _path(self, content_hash: str) -> Path:
-        if len(content_hash) != 64 or not all(c in "0123456789abcdef" for c in content_hash):
-            raise ValueError(f"'{content_hash}' is not a vector content hash (64 lowercase hex digits)")
-        return self.root / content_hash[:2] / f"{content_hash}.sig"
+    def _path(self, key: str) -> Path:
+        if len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
+            raise ValueError(f"'{key}' is not a golden key (64 lowercase hex digits)")
+        return self.root / key[:2] / f"{key}.sig"
 
-    def get(self, content_hash: str) -> bytes | None:
+    def get(self, key: str) -> bytes | None:
         try:
-            return self._path(content_hash).read_bytes()
+            return self._path(key).read_bytes()
         except FileNotFoundError:
             return None
 
-    def put(self, content_hash: str, signature: bytes) -> None:
-        path = self._path(content_hash)
+    def put(self, key: str, signature: bytes) -> None:
+        path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a reader (or a crash) never sees half a signature.
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -82,14 +98,34 @@ def compute_golden(vectors: Iterable[Vector], cache: GoldenCache) -> list[Golden
     """The golden signature of each vector, from `cache` or else from the reference core (then cached)."""
     goldens = []
     for vector in vectors:
-        cached = cache.get(vector.content_hash)
-        if cached is not None and len(cached) == vector.signature_end - vector.signature_start:
+        cached = cached_golden(vector, cache)
+        if cached is not None:
             goldens.append(Golden(vector, cached, from_cache=True))
             continue
         signature = reference_signature(vector)
-        cache.put(vector.content_hash, signature)
+        cache.put(golden_key(vector), signature)
         goldens.append(Golden(vector, signature, from_cache=False))
     return goldens
+
+
+def cached_golden(vector: Vector, cache: GoldenCache) -> bytes | None:
+    """`vector`'s golden from `cache` if this reference core computed one, else None."""
+    cached = cache.get(golden_key(vector))
+    if cached is not None and len(cached) == vector.signature_end - vector.signature_start:
+        return cached
+    return None
+
+
+def reference_signatures(vectors: list[Vector]) -> list[bytes | str]:
+    """For a worker process: each vector's golden, or the GoldenError's message (exceptions
+    with arguments do not always survive pickling; a message does)."""
+    results: list[bytes | str] = []
+    for vector in vectors:
+        try:
+            results.append(reference_signature(vector))
+        except GoldenError as error:
+            results.append(str(error))
+    return results
 
 
 def reference_signature(vector: Vector) -> bytes:

@@ -75,9 +75,11 @@ def run_vectors(
     return RunSummary(outcomes)
 
 
-def run_one(dut: Dut, vector: Vector, golden: bytes, *, clock_mhz: float | None = None) -> VectorOutcome:
+def run_one(dut: Dut, vector: Vector, golden: bytes | Callable[[], bytes], *,
+            clock_mhz: float | None = None) -> VectorOutcome:
     """One vector from a fresh reset; a reset puts the core clock back to its default, so the
-    clock the vector must run at (`clock_mhz`) is set again after it."""
+    clock the vector must run at (`clock_mhz`) is set again after it. `golden` may be a function
+    that gives it: it is called once the chip has run, so the golden can be computed meanwhile."""
     dut.reset()
     if clock_mhz is not None:
         dut.set_clock(clock_mhz)
@@ -86,6 +88,8 @@ def run_one(dut: Dut, vector: Vector, golden: bytes, *, clock_mhz: float | None 
     tohost = int.from_bytes(dut.read_memory(vector.tohost, 4), "little")
     halted = bool(tohost & 1)
     actual = dut.read_memory(vector.signature_start, vector.signature_end - vector.signature_start)
+    if callable(golden):
+        golden = golden()
     return VectorOutcome(
         vector=vector,
         comparison=compare_signatures(vector.signature_start, golden, actual),

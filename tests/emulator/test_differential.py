@@ -64,9 +64,9 @@ def straight_line(rng: random.Random, count: int) -> list[int]:
     return [alu(rng) if rng.random() < 0.6 else memory_access(rng) for _ in range(count)]
 
 
-def random_program(seed: int) -> list[int]:
+def random_program(seed: int, data: int = DATA) -> list[int]:
     rng = random.Random(seed)
-    words: list[int] = [*asm.li(DATA_BASE_REG, DATA)]
+    words: list[int] = [*asm.li(DATA_BASE_REG, data)]
     for reg in WORK_REGS:
         words += asm.li(reg, random_value(rng))
     for _ in range(rng.randint(3, 8)):
@@ -91,25 +91,35 @@ def random_program(seed: int) -> list[int]:
     return words + halt(rng.randint(0, 100))
 
 
-def run(kind: str, words: list[int], initial_data: bytes, translate_after: int | None):
+def loaded(kind: str, words: list[int], initial_data: bytes, translate_after: int | None = None,
+           data: int = DATA):
     backend = make_backend(kind, [(BASE, SIZE)], tohost=TOHOST)
     if translate_after is not None:
         backend.core.translate_after = translate_after
     backend.load(BASE, asm.program(words))
-    backend.load(DATA, initial_data)
+    backend.load(data, initial_data)
     backend.pc = BASE
-    result = backend.run(100_000)
-    return result, backend.regs, backend.read_bytes(DATA, DATA_BYTES)
+    return backend
 
 
-def mismatching_seeds(seeds: range) -> list[int]:
+def state(backend, result, data: int = DATA):
+    return result, backend.regs, backend.read_bytes(data, DATA_BYTES)
+
+
+def run(kind: str, words: list[int], initial_data: bytes, translate_after: int | None,
+        data: int = DATA, budget: int = 100_000):
+    backend = loaded(kind, words, initial_data, translate_after, data)
+    return state(backend, backend.run(budget), data)
+
+
+def mismatching_seeds(seeds: range, data: int = DATA) -> list[int]:
     mismatches = []
     for seed in seeds:
-        words = random_program(seed)
-        data = random.Random(~seed).randbytes(DATA_BYTES)
+        words = random_program(seed, data)
+        initial = random.Random(~seed).randbytes(DATA_BYTES)
         translate_after = 0 if seed % 2 else None
-        expected = run("unicorn", words, data, None)
-        actual = run("python", words, data, translate_after)
+        expected = run("unicorn", words, initial, None, data)
+        actual = run("python", words, initial, translate_after, data)
         assert expected[0].status is StopReason.HALTED, (seed, expected[0])
         if actual != expected:
             mismatches.append(seed)
@@ -122,10 +132,11 @@ def test_python_and_unicorn_agree_on_random_programs() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a few minutes on 2 shared cores
 def test_python_and_unicorn_agree_on_many_more_random_programs(
         request: pytest.FixtureRequest) -> None:
     if "slow" not in request.config.getoption("markexpr"):
-        pytest.skip("20,000-program fuzz (about a minute): run with -m slow")
+        pytest.skip("20,000-program fuzz (minutes): run with -m slow")
     mismatches = mismatching_seeds(range(SEEDS.stop, SEEDS.stop + 20_000))
     assert not mismatches, f"python and unicorn disagree on seeds {mismatches[:20]}"
 
@@ -137,3 +148,76 @@ def test_generator_covers_every_instruction_kind() -> None:
     expected = {op.rstrip("_") for op in
                 ALU_REG_OPS + ALU_IMM_OPS + SHIFT_IMM_OPS + LOAD_OPS + STORE_OPS + BRANCH_OPS}
     assert expected | {"jal", "jalr", "lui", "auipc"} <= ops
+
+
+# The Unicorn backend runs QEMU in chunks of CHUNK instructions and finds where a run stopped
+# by replaying a chunk from a snapshot (bisection); a tiny CHUNK puts every halt in a later
+# chunk and every kind of stop at a chunk edge somewhere.
+@pytest.mark.parametrize("chunk", [1, 2, 7, 64])
+def test_agree_when_runs_span_many_chunks(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    from bringup.emulator import unicorn_backend
+
+    monkeypatch.setattr(unicorn_backend, "CHUNK", chunk)
+    mismatches = mismatching_seeds(range(1000, 1040))
+    assert not mismatches, f"chunk {chunk}: python and unicorn disagree on seeds {mismatches}"
+
+
+def test_agree_when_the_budget_ends_the_run_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bringup.emulator import unicorn_backend
+
+    monkeypatch.setattr(unicorn_backend, "CHUNK", 16)
+    for seed in range(2000, 2040):
+        words = random_program(seed)
+        initial = random.Random(~seed).randbytes(DATA_BYTES)
+        total = run("python", words, initial, None)[0].steps
+        budget = random.Random(seed).randrange(total)  # stops before the tohost store
+        expected = run("python", words, initial, None, budget=budget)
+        assert expected[0].status is StopReason.BUDGET and expected[0].steps == budget
+        assert run("unicorn", words, initial, None, budget=budget) == expected, seed
+        # continuing a budget-stopped run ends where one uninterrupted run ends
+        backend = loaded("unicorn", words, initial)
+        backend.run(budget)
+        rest = backend.run(100_000)
+        assert rest.steps == total - budget, seed
+        assert state(backend, rest)[1:] == run("python", words, initial, None)[1:], seed
+
+
+def test_agree_when_data_shares_the_tohost_page() -> None:
+    """tohost's page is write-protected to catch the halt; data stores into that page make the
+    backend switch to a write hook on the tohost word, without losing or repeating a store."""
+    beside_tohost = TOHOST + 0x100
+    mismatches = mismatching_seeds(range(3000, 3040), data=beside_tohost)
+    assert not mismatches, f"python and unicorn disagree on seeds {mismatches}"
+    switched = 0
+    for seed in range(3000, 3040):
+        backend = loaded("unicorn", random_program(seed, beside_tohost), bytes(DATA_BYTES),
+                         data=beside_tohost)
+        backend.run(100_000)
+        switched += not backend.protected
+    assert switched > 20  # the programs that store data did take the switch
+
+
+TRAPPING = {
+    "ecall": [asm.ecall()],
+    "ebreak": [asm.ebreak()],
+    "illegal instruction": [0xFFFF_FFFF],
+    "load outside memory": [asm.lw(5, 0, 0x10)],
+    "store outside memory": [asm.sw(5, 0, 0x10)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRAPPING))
+def test_unicorn_stops_at_a_trap_where_the_reference_takes_it(name: str) -> None:
+    """TRAP: pc is the trapping instruction (the reference's mepc) and steps count it."""
+    loop = [asm.addi(LOOP_REG, 0, 25), asm.addi(5, 5, 3), asm.addi(LOOP_REG, LOOP_REG, -1),
+            asm.bne(LOOP_REG, 0, -8)]
+    words = [*loop, *TRAPPING[name], *halt(0)]
+    unicorn = loaded("unicorn", words, bytes(DATA_BYTES))
+    result = unicorn.run(100_000)
+    assert result.status is StopReason.TRAP
+    assert result.pc == BASE + 4 * len(loop)
+    assert result.steps == 1 + 3 * 25 + 1
+    python = loaded("python", words, bytes(DATA_BYTES))
+    python.run(result.steps)
+    assert python.core.read_csr("mepc") == result.pc
+    assert python.regs == unicorn.regs

@@ -132,3 +132,35 @@ def test_trace_run_matches_untraced_run() -> None:
 def test_disassembler(word: int, text: str) -> None:
     assert disassemble(word) == text
     assert disassemble(asm.beq(1, 2, -8), pc=0x100) == "beq ra, sp, 0xf8"
+
+
+def test_a_loop_runs_inside_one_translated_call_although_code_follows_its_branch(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks go on past conditional branches (side exits), but a branch back to the block's
+    start ends it, so a loop still loops inside its function instead of once per call."""
+    from bringup.emulator import translate
+
+    calls = 0
+    real_translate = translate.CodeCache.translate
+
+    def counting_translate(self: translate.CodeCache, pc: int) -> translate.Block:
+        function, length = real_translate(self, pc)
+        if function is None:
+            return function, length
+
+        def counted(*args: object) -> tuple[int, int]:
+            nonlocal calls
+            calls += 1
+            return function(*args)
+
+        self.blocks[pc] = (counted, length)
+        return counted, length
+
+    monkeypatch.setattr(translate.CodeCache, "translate", counting_translate)
+    core = Core(Memory([(BASE, SIZE)]), tohost=TOHOST)
+    core.load(BASE, asm.program([*asm.li(1, 100_000), asm.addi(2, 2, 3), asm.addi(1, 1, -1),
+                                 asm.bne(1, 0, -8), asm.addi(2, 2, 1), *halt(0)]))
+    core.pc = BASE
+    result = core.run(1_000_000)
+    assert (result.status, core.regs[2]) == (StopReason.HALTED, 300_001)
+    assert calls < 10

@@ -14,6 +14,7 @@ from bringup.vectors import (
     generate_program,
 )
 from bringup.vectors import golden as golden_module
+from bringup.vectors.golden import golden_key
 
 TOHOST = RAM_BASE + 0x100
 SIGNATURE = RAM_BASE + 0x110
@@ -36,7 +37,7 @@ def test_a_miss_computes_and_stores_then_a_hit_skips_the_reference(
     vector = generate_program(1, 20).vector
     (first,) = compute_golden([vector], cache)
     assert not first.from_cache
-    assert cache.get(vector.content_hash) == first.signature
+    assert cache.get(golden_key(vector)) == first.signature
 
     def must_not_run(vector: Vector) -> bytes:
         raise AssertionError("the reference core ran although the golden was cached")
@@ -55,7 +56,7 @@ def test_the_cache_survives_a_new_cache_object(tmp_path: Path) -> None:
 
 
 def test_the_cache_refuses_a_key_that_is_not_a_content_hash(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="is not a vector content hash"):
+    with pytest.raises(ValueError, match="is not a golden key"):
         DirectoryCache(tmp_path).get("../../etc/passwd")
 
 
@@ -86,3 +87,66 @@ def test_a_vector_the_reference_cannot_vouch_for_is_refused(
         compute_golden([program(words)], cache)
     assert says in str(raised.value)
     assert "vector 'hand'" in str(raised.value)
+
+
+def test_a_golden_from_another_version_of_the_reference_core_is_not_used(
+    cache: DirectoryCache, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    vector = generate_program(2, 20).vector
+    true_signature = golden_module.reference_signature(vector)
+    stale = bytes(len(true_signature))  # what an older core (say, with a bug) left there
+    from bringup.emulator import version
+
+    monkeypatch.setattr(version, "fingerprint", lambda: "0-olderreferencecore")
+    cache.put(golden_key(vector), stale)
+    cache.put(vector.content_hash, stale)  # and the pre-version layout, keyed by content alone
+    monkeypatch.undo()
+
+    (golden,) = compute_golden([vector], cache)
+    assert not golden.from_cache and golden.signature == true_signature
+    (again,) = compute_golden([vector], cache)
+    assert again.from_cache and again.signature == true_signature
+
+
+def test_the_key_follows_the_core_version_and_the_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bringup.emulator import SEMANTICS_VERSION, emulator_fingerprint, version
+
+    assert emulator_fingerprint().startswith(f"{SEMANTICS_VERSION}-")
+    vector = generate_program(3, 20).vector
+    key = golden_key(vector)
+    assert key != vector.content_hash
+    assert golden_key(replace(vector, name="renamed")) == key
+    assert golden_key(replace(vector, max_steps=vector.max_steps + 1)) != key
+    monkeypatch.setattr(version, "SEMANTICS_VERSION", SEMANTICS_VERSION + 1)
+    version.fingerprint.cache_clear()
+    try:
+        assert golden_key(vector) != key
+    finally:
+        monkeypatch.undo()
+        version.fingerprint.cache_clear()
+    assert golden_key(vector) == key
+
+
+def test_a_golden_recorded_in_the_database_by_content_alone_is_not_trusted(tmp_path: Path) -> None:
+    """The results database stores goldens by vector content hash, without the core version:
+    wrapped around the directory cache, it must not hand such a golden back."""
+    from bringup.db.engine import make_engine
+    from bringup.db.golden_cache import DatabaseGoldenCache
+    from bringup.db.recorder import Recorder
+    from bringup.events import VectorResult
+
+    vector = generate_program(4, 20).vector
+    true_signature = golden_module.reference_signature(vector)
+    words = len(true_signature) // 4
+    engine = make_engine(f"sqlite:///{tmp_path / 'lab.db'}")
+    try:
+        with Recorder(engine, stale_after_s=None) as recorder:
+            run_id = recorder.start_run("GOLD-STALE")
+            recorder.handle(VectorResult(run_id=run_id, step_index=0, vector_name=vector.name,
+                                         content_hash=vector.content_hash, passed=True,
+                                         expected=(0,) * words, actual=(0,) * words))
+        cache = DatabaseGoldenCache(engine, DirectoryCache(tmp_path / "golden"))
+        (golden,) = compute_golden([vector], cache)
+    finally:
+        engine.dispose()
+    assert not golden.from_cache and golden.signature == true_signature
