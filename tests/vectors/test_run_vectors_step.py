@@ -35,9 +35,17 @@ class Suite:
         return self._vectors
 
 
+class PoweredBench:
+    """What the step asks of the power controller: every rail up, the clock running."""
+
+    clock_running = True
+    powered: tuple[str, ...] = ()
+
+
 def context(source: object) -> tuple[StepContext, list[object]]:
     events: list[object] = []
-    ctx = StepContext(run_id="run-1", station=None, power=None, control=RunControl(),  # type: ignore[arg-type]
+    ctx = StepContext(run_id="run-1", station=None, power=PoweredBench(),  # type: ignore[arg-type]
+                      control=RunControl(),
                       publish=events.append, dut_factory=ReferenceDut, vector_source=source)
     return ctx, events
 
