@@ -55,13 +55,13 @@ async def test_a_run_started_from_the_start_screen_shows_its_steps_and_passes(tu
     async with app.run_test(size=SIZE) as pilot:
         await start_from_start_screen(pilot, "power_on.yaml")
         await wait_for(pilot, lambda: isinstance(app.screen, LiveScreen), "the live screen")
-        await wait_for(pilot, lambda: live(app).status == "passed", "the run to pass")
+        await wait_for(pilot, lambda: live(app).status == "passed" and not app.run_active, "the run to pass")
         steps = live(app).query_one(StepTable)
         for name in ("power_on", "VDD_CORE voltage", "monitor prompt", "power_off"):
             assert steps.status_of(name) == "passed", name
         assert live(app).reason == "every step passed"
         assert app.handle is not None and app.handle.report is not None
-        assert str(live(app).query_one("#run-title").content).startswith(f"run {app.handle.report.run_id}")
+        assert str(live(app).query_one("#run-title").content).startswith(f"run {app.handle.report.run_id[:12]}")
         assert outputs_on(tui_bench.lab) == []
         await pilot.press("q")  # nothing is running: q quits at once
     assert app.return_code == 0
@@ -75,16 +75,22 @@ async def test_p_pauses_before_the_next_step_and_p_again_resumes(tui_bench: TuiB
         await wait_for_step(pilot, "hold the rails up", "running")
         await pilot.press("p")
         assert app.handle is not None and app.handle.control.paused
-        assert "paused" in str(live(app).query_one("#run-status").content)
+        # Asked, not yet held: the wait step runs to its end before the next safe point.
+        assert "pausing: takes hold at the next safe point" in live(app).status_line
         await wait_for_step(pilot, "hold the rails up", "passed")
+        await wait_for(pilot, lambda: "status paused (p resumes)" in live(app).status_line,
+                       "the status to say paused once the pause holds")
         # Paused: the next step does not start; observe a few refreshes of the live screen.
         for _ in range(5):
             await pilot.pause(0.1)
             assert live(app).query_one(StepTable).status_of("power_off") == "pending"
         assert outputs_on(tui_bench.lab), "the rails stay up while paused"
         # The rail monitor keeps sampling while paused: live volts and amps for every rail.
-        rails = await wait_for(pilot, lambda: len(live(app).query_one(RailPanel).readings) == 3
-                               and live(app).query_one(RailPanel).readings, "samples of the three rails")
+        panel = live(app).query_one(RailPanel)
+        await wait_for(pilot, lambda: all(r.volts for r in panel.readings), "samples of the three rails")
+        rails = {r.name: r for r in panel.readings}
+        assert panel.order == ["VDD_CORE", "VDD_SRAM", "VDD_IO"], "power-on order, not alphabetical"
+        assert rails["VDD_CORE"].setpoint_v == 0.80 and rails["VDD_CORE"].abs_max_v is not None
         assert rails["VDD_CORE"].volts == pytest.approx(0.80, abs=0.03)
         assert rails["VDD_IO"].volts == pytest.approx(1.80, abs=0.05)
         assert 0 < rails["VDD_CORE"].amps < 1.5

@@ -12,7 +12,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from bringup.tui.widgets.styles import status_text
 
@@ -23,7 +23,8 @@ def _cell(value: Any) -> str:
 
 class HistoryScreen(Screen[None]):
     DEFAULT_CSS = """
-    HistoryScreen #runs { height: 1fr; }
+    HistoryScreen #runs { height: 1fr; width: 1fr; }
+    HistoryScreen #detail { width: 1fr; }
     HistoryScreen #detail-title { height: auto; padding: 0 1; background: $boost; }
     HistoryScreen #detail { height: 1fr; }
     """
@@ -40,9 +41,8 @@ class HistoryScreen(Screen[None]):
         self._engine: Any = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
-        yield Static("Enter: the selected run's summary   f: its chip's failing vectors by corner",
+        yield Static("Enter: the run's summary (a running run: follow it)   f: its chip's failing vectors",
                      id="detail-title", markup=False)
         yield DataTable(id="detail", zebra_stripes=True)
         yield Footer()
@@ -105,8 +105,13 @@ class HistoryScreen(Screen[None]):
 
     # ------------------------------------------------------------------ showing (UI thread)
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "runs" and self.selected_run is not None:
-            self.load_summary(self.selected_run.id)
+        run = self.selected_run
+        if event.data_table.id != "runs" or run is None:
+            return
+        if run.status == "running":  # still going (here or on another station): follow it live
+            self.app.attach(run.id)  # type: ignore[attr-defined]
+        else:
+            self.load_summary(run.id)
 
     def action_failing(self) -> None:
         if self.selected_run is not None:
