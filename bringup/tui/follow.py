@@ -144,7 +144,9 @@ class RunFollower:
                 events.append(_run_started(run))
                 self._cursor.started = True
             steps = conn.execute(
-                select(Step).where(Step.run_id == self.run_id).order_by(Step.index)).scalars().all()
+                select(Step.index.label("position"), Step.name, Step.kind, Step.status, Step.message,
+                       Step.started_at, Step.ended_at)
+                .where(Step.run_id == self.run_id).order_by(Step.index)).all()
             events += self._steps_started(steps)
             full = False
             for rows in self._new_rows(conn):
@@ -163,19 +165,20 @@ class RunFollower:
     def _steps_started(self, steps: Any) -> list[RunEvent]:
         out: list[RunEvent] = []
         for step in steps:
-            if step.index not in self._cursor.step_status:
-                self._cursor.step_status[step.index] = "running"
-                out.append(StepStarted(run_id=self.run_id, index=step.index, name=step.name, kind=step.kind,
-                                       ts=step.started_at))
+            if step.position not in self._cursor.step_status:
+                self._cursor.step_status[step.position] = "running"
+                out.append(StepStarted(run_id=self.run_id, index=step.position, name=step.name,
+                                       kind=step.kind, ts=step.started_at))
         return out
 
     def _steps_finished(self, steps: Any) -> list[RunEvent]:
         out: list[RunEvent] = []
         for step in steps:
-            if step.status != "running" and self._cursor.step_status.get(step.index) == "running":
-                self._cursor.step_status[step.index] = step.status
-                out.append(StepFinished(run_id=self.run_id, index=step.index, status=StepStatus(step.status),
-                                        message=step.message, ts=step.ended_at or step.started_at))
+            if step.status != "running" and self._cursor.step_status.get(step.position) == "running":
+                self._cursor.step_status[step.position] = step.status
+                out.append(StepFinished(run_id=self.run_id, index=step.position,
+                                        status=StepStatus(step.status), message=step.message,
+                                        ts=step.ended_at or step.started_at))
         return out
 
     def _new_rows(self, conn: Any) -> Iterator[list[RunEvent]]:
