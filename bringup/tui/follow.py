@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "bringup_results"
 SQLITE_POLL_S = 0.1  # the lag budget is 0.5 s; a poll is a few indexed selects
-FALLBACK_POLL_S = 1.0  # PostgreSQL without a notify (an older recorder, a lost connection)
+FALLBACK_POLL_S = 0.25  # PostgreSQL without a notify (a recorder that never sends one): still < 0.5 s
 ROWS_PER_READ = 5000
 
 
@@ -285,7 +285,7 @@ class _Listener:
             raw.driver_connection.autocommit = True
             raw.driver_connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
         except Exception as exc:  # polling still works without it
-            log.warning("cannot LISTEN on %s (%s); polling every second instead", NOTIFY_CHANNEL, exc)
+            log.warning("cannot LISTEN on %s (%s); polling instead", NOTIFY_CHANNEL, exc)
             return None
         return cls(raw, run_id)
 
