@@ -101,8 +101,8 @@ class LiveScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in _RUNNING_ONLY:
             return self.running and not self.read_only
-        if action in _ENDED_ONLY:
-            return not self.running and not self.read_only
+        if action in _ENDED_ONLY:  # once the run's thread has closed the station too
+            return not self.running and not self.read_only and not getattr(self.app, "run_active", False)
         return True
 
     def action_pause(self) -> None:
