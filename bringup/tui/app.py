@@ -85,6 +85,10 @@ class BringupApp(App[int]):
         self.live_screen: LiveScreen | None = None
         self.last_values = StartValues(chip=chip)
         self._quit_when_ended = False
+        # Set when a run starts, cleared once its live screen is shown: the redraw tick shows the
+        # live screen once per run, never again after `n` has left it for the start screen.
+        self._live_screen_owed = False
+        self._keys_shown_for_active: bool | None = None  # run_active when the live screen's keys were drawn
 
     # ------------------------------------------------------------------ starting a run
     def on_mount(self) -> None:
@@ -119,6 +123,7 @@ class BringupApp(App[int]):
             return
         self.live = self._new_live()
         self.live_screen = None
+        self._live_screen_owed = True
         self.handle = RunHandle(request, self.live, on_end=lambda h: self.post_message(RunEnded(h))).start()
 
     @property
@@ -126,6 +131,8 @@ class BringupApp(App[int]):
         return self.handle is not None and self.handle.active
 
     def _show_live(self, *, read_only: bool = False) -> None:
+        self._live_screen_owed = False
+        self._keys_shown_for_active = None
         self.live_screen = LiveScreen(read_only=read_only)
         self.push_screen(self.live_screen)
 
@@ -163,7 +170,7 @@ class BringupApp(App[int]):
         if self.live is None:
             return
         if self.live_screen is None:
-            if self.handle is not None and self.handle.validated.is_set():
+            if self._live_screen_owed and self.handle is not None and self.handle.validated.is_set():
                 self._show_live()  # the runbook checked out: show the station opening
             return
         if not self.live_screen.is_mounted:
@@ -174,6 +181,14 @@ class BringupApp(App[int]):
         if snap is not None:
             self.live_screen.show(snap)
         self._show_pause()
+        self._show_keys()
+
+    def _show_keys(self) -> None:
+        """The run's thread ends a moment after its RunEnded message: `n` becomes possible then."""
+        active = self.run_active
+        if active != self._keys_shown_for_active and self.live_screen is not None:
+            self._keys_shown_for_active = active
+            self.live_screen.refresh_keys()
 
     def _show_pause(self) -> None:
         handle, screen = self.handle, self.live_screen
@@ -234,7 +249,10 @@ class BringupApp(App[int]):
         runbooks_dir = values.runbook.parent if values.runbook is not None else self.runbooks_dir
         while len(self.screen_stack) > 1:
             self.pop_screen()
+        # The ended run's screen and events are done with; without this the next redraw tick
+        # would show its live screen again over the start screen (the bug `n` once had).
         self.live_screen = None
+        self.live = None
         self.push_screen(StartScreen(runbooks_dir, values))
 
     def action_history(self) -> None:

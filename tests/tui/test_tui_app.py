@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from simlab_state import outputs_on
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
 from tui_bench import TuiBench, make_bench, pilot_test, wait_for
 
 from bringup.tui.app import BringupApp
@@ -192,3 +192,37 @@ async def test_start_without_a_serial_asks_for_one(tui_bench: TuiBench):
         await start_from_start_screen(pilot, "power_on.yaml", chip="")
         assert "chip serial" in app.screen.error_text
         assert app.handle is None
+
+
+@pilot_test
+async def test_n_after_a_run_goes_to_the_start_screen_with_the_values_kept_and_a_second_run_starts(
+        tui_bench: TuiBench):
+    app = make_app(tui_bench)
+    async with app.run_test(size=SIZE) as pilot:
+        start = app.screen
+        assert isinstance(start, StartScreen)
+        start.query_one("#lot", Input).value = "L7"
+        start.query_one("#operator", Input).value = "ana"
+        await start_from_start_screen(pilot, "power_on.yaml")
+        await wait_for(pilot, lambda: app.live_screen is not None and live(app).status == "passed"
+                       and not app.run_active, "the first run to pass")
+        first_run = app.handle.report.run_id
+        await wait_for(pilot, lambda: live(app).check_action("next_chip", ()), "n to be offered")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartScreen), "the start screen for the next chip")
+        # Several redraw ticks later it is still the start screen (the old run's live screen stays gone).
+        for _ in range(5):
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, StartScreen), f"{app.screen} came back over the start screen"
+        next_start = app.screen
+        assert next_start.selected_runbook == tui_bench.runbooks / "power_on.yaml"
+        assert next_start.typed.lot == "L7" and next_start.typed.operator == "ana"
+        chip = next_start.query_one("#chip", Input)
+        assert app.focused is chip and chip.value == "SIM-0001"
+        chip.value = ""
+        await pilot.press(*"SIM-0002", "enter")
+        await wait_for(pilot, lambda: app.handle is not None and app.handle.report is not None
+                       and app.handle.report.run_id != first_run and live(app).status == "passed",
+                       "the second chip's run to pass")
+        assert app.handle.request.chip == "SIM-0002" and app.handle.request.lot == "L7"
+        assert app.screen_stack.count(app.live_screen) == 1 and len(app.screen_stack) == 3

@@ -74,8 +74,6 @@ def rails_in_order(seen: str) -> bool:
     return None not in where.values() and where["VDD_CORE"] < where["VDD_SRAM"] < where["VDD_IO"]
 
 
-@pytest.mark.xfail(strict=False, reason="KNOWN BUG: after the demo's run, n does not reach the start screen "
-                   "in tmux (the footer offers it); rails/ETA/footer parts pass")
 def test_demo_at_100x30_shows_rails_in_order_and_eta_then_n_starts_the_next_chip(tmux, tmp_path):
     start_in_tmux(tmux, tmp_path, f"{BRINGUP} demo --db sqlite:///{tmp_path / 'lab.db'}", (100, 30))
     wait_until(lambda: "rails (power-on order)" in screen(tmux) and rails_in_order(screen(tmux)), 90,

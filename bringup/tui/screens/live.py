@@ -170,9 +170,16 @@ class LiveScreen(Screen[None]):
         line.append(f"   elapsed {clock_text(self._elapsed_s)}")
         if not finished:
             line.append(f"   ETA {clock_text(self._eta_s)}")
-        elif not self.read_only:
+        elif self.check_action("next_chip", ()):  # said only once `n` does something
             line.append("   n next chip · h history · q quit", style="dim")
+        elif not self.read_only:
+            line.append("   closing the station…", style="dim")
         self.query_one("#run-status", Static).update(line)
+
+    def refresh_keys(self) -> None:
+        """The run's thread has ended (or started): the footer and the status line's key hint follow."""
+        self.refresh_bindings()
+        self._show_status()
 
     def show_failure(self, text: str) -> None:
         """The run could not start (an instrument that would not open, a chip that does not answer)."""
