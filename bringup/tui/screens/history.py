@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from bringup.tui.widgets.styles import status_text
+from bringup.tui.widgets.table import MeasuredTable
 
 
 def _cell(value: Any) -> str:
@@ -41,10 +42,10 @@ class HistoryScreen(Screen[None]):
         self._engine: Any = None
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield MeasuredTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Static("Enter: the run's summary (a running run: follow it)   f: its chip's failing vectors",
                      id="detail-title", markup=False)
-        yield DataTable(id="detail", zebra_stripes=True)
+        yield MeasuredTable(id="detail", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

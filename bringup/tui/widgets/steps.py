@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from bringup.tui.live_state import StepRow
 from bringup.tui.widgets.styles import status_text
+from bringup.tui.widgets.table import MeasuredTable
 
 BAR_WIDTH = 10
 
@@ -23,7 +23,7 @@ def progress_text(row: StepRow) -> Text:
     return Text.assemble(("█" * filled, style), ("░" * (BAR_WIDTH - filled), "dim"), f" {done}/{row.total}")
 
 
-class StepTable(DataTable[object]):
+class StepTable(MeasuredTable):
     DEFAULT_CSS = "StepTable { height: 1fr; }"
 
     def __init__(self, **kwargs: object) -> None:
