@@ -15,11 +15,9 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.engine import make_url
 
 from bringup.db.models import (
     Chip,
@@ -63,14 +61,12 @@ class AttachError(RuntimeError):
 
 def open_read_only(url: str) -> Engine:
     """The database at `url`, for reading; a SQLite file that is not there is an error, not created."""
-    from bringup.db.engine import make_engine
+    from bringup.tui import database
 
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        path = Path(parsed.database)
-        if not path.exists():
-            raise AttachError(f"no database at {path} — pass the run's database with --db")
-    return make_engine(url, upgrade=False)
+    try:
+        return database.open_read_only(url, "pass the run's database with --db")
+    except database.NoDatabaseError as exc:
+        raise AttachError(str(exc)) from None
 
 
 @dataclass

@@ -59,10 +59,11 @@ class HistoryScreen(Screen[None]):
             self._engine.dispose()
 
     def engine(self) -> Any:
+        """Read-only: browsing the history never creates (or migrates) a database."""
         if self._engine is None:
-            from bringup.db.engine import make_engine
+            from bringup.tui.database import open_read_only
 
-            self._engine = make_engine(self.db_url)
+            self._engine = open_read_only(self.db_url)
         return self._engine
 
     @property
@@ -99,9 +100,11 @@ class HistoryScreen(Screen[None]):
         try:
             return query()
         except Exception as exc:  # a database that does not answer is a message, not a crash
+            from bringup.tui.database import NoDatabaseError
             from bringup.tui.run_handle import describe_failure
 
-            self.app.call_from_thread(self._show_detail_title, f"database: {describe_failure(exc)}")
+            text = str(exc) if isinstance(exc, NoDatabaseError) else f"database: {describe_failure(exc)}"
+            self.app.call_from_thread(self._show_detail_title, text)
             return None
 
     # ------------------------------------------------------------------ showing (UI thread)
