@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.message import Message
 
 from bringup.tui.live_state import LiveRun, RailInfo
@@ -177,11 +178,14 @@ class BringupApp(App[int]):
             return  # keep the events for the first redraw
         if self.live_screen.running:
             self.live.touch()  # the elapsed time moves even when nothing happens
-        snap = self.live.snapshot()
-        if snap is not None:
-            self.live_screen.show(snap)
-        self._show_pause()
-        self._show_keys()
+        try:
+            snap = self.live.snapshot()
+            if snap is not None:
+                self.live_screen.show(snap)
+            self._show_pause()
+            self._show_keys()
+        except NoMatches:  # the app is closing: a tick came after the screen's widgets were removed
+            return
 
     def _show_keys(self) -> None:
         """The run's thread ends a moment after its RunEnded message: `n` becomes possible then."""

@@ -196,3 +196,14 @@ async def test_enter_on_a_running_run_in_the_history_follows_it_read_only(tmp_pa
         await wait_for(pilot, lambda: screen.query_one(StepTable).status_of("shmoo at 25 °C") == "running",
                        "its steps as recorded")
         assert not {"p", "s", "a", "n"} & offered(screen), "following is read-only"
+
+
+@pilot_test
+async def test_a_redraw_tick_while_the_app_closes_does_not_crash_it():
+    """Quitting removes the screen's widgets while the 10 Hz tick may still fire (seen: NoMatches)."""
+    app = ReplayApp(live_events())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await replayed(pilot)
+        await screen.query_one("#run-title").remove()  # as the teardown does, widget by widget
+        app.live.touch()
+        app.refresh_live()
