@@ -1,16 +1,19 @@
 """`bringup demo`: the whole toolkit against the simulated lab, with no hardware.
 
 It starts the simulated lab in this process (thermal time constants accelerated), writes the
-lab's station file next to you, checks the bench through the real drivers, then runs
-`runbooks/overnight.yaml` against the simulated chip and records it in `lab.db`.
+lab's station file into a temporary folder (never over the README tour's ./simlab-station.yaml;
+the lab's ports change every start, so the file is only good while the demo runs), checks the
+bench through the real drivers, then runs `runbooks/overnight.yaml` against the simulated
+chip and records it in `lab.db`.
 """
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
-STATION_FILE = Path("simlab-station.yaml")
+STATION_FILE_NAME = "demo-station.yaml"
 RUNBOOKS = Path(__file__).resolve().parents[1] / "runbooks"
 DEMO_TIME_SCALE = 100.0  # a 60 s forcer soak takes 0.6 s
 
@@ -28,20 +31,22 @@ def run_demo(chip_serial: str, *, db_url: str | None = None, runbook: Path | Non
 
     out = Console(highlight=False)
     runbook = runbook or RUNBOOKS / "overnight.yaml"
-    with SimLab(chip_serial=chip_serial, time_scale=DEMO_TIME_SCALE) as lab:
-        lab.write_station(STATION_FILE)
+    with tempfile.TemporaryDirectory(prefix="bringup-demo-") as folder, \
+            SimLab(chip_serial=chip_serial, time_scale=DEMO_TIME_SCALE) as lab:
+        station_file = Path(folder) / STATION_FILE_NAME
+        lab.write_station(station_file)
         out.print(f"simulated lab up for chip [bold]{chip_serial}[/bold] (corner {lab.chip.corner}); "
-                  f"station file: {STATION_FILE}")
-        check = check_station(load_station(STATION_FILE))
+                  f"station file (for this demo only): {station_file}")
+        check = check_station(load_station(station_file))
         print_report(check)
         if not check.ok:
             return 3
         if tui:
-            report = _run_in_tui(runbook, chip_serial, db_url)
+            report = _run_in_tui(runbook, station_file, chip_serial, db_url)
             if report is None:
                 return 3
         else:
-            report = run_runbook(runbook, STATION_FILE, chip_serial, db_url=db_url, operator="demo",
+            report = run_runbook(runbook, station_file, chip_serial, db_url=db_url, operator="demo",
                                  watchers=[ProgressView(out)])
     url = database_url(db_url)
     out.print(f"\nrecorded in {url}. Look at it with:\n"
@@ -52,14 +57,15 @@ def run_demo(chip_serial: str, *, db_url: str | None = None, runbook: Path | Non
     return 0 if report.status in ("passed", "failed") else 3
 
 
-def _run_in_tui(runbook: Path, chip_serial: str, db_url: str | None) -> Any:
-    """The live screen for the demo run, started at once; it stays open on the result until `q`."""
+def _run_in_tui(runbook: Path, station_file: Path, chip_serial: str, db_url: str | None) -> Any:
+    """The live screen for the demo run, started at once; it stays open on the result until `q`
+    (or `n` for the next chip on the start screen, same runbook)."""
     from bringup.tui.app import BringupApp, run_app
     from bringup.tui.run_handle import RunRequest
 
-    request = RunRequest(runbook=runbook, station=STATION_FILE, chip=chip_serial, operator="demo",
+    request = RunRequest(runbook=runbook, station=station_file, chip=chip_serial, operator="demo",
                          db_url=db_url)
-    app = BringupApp(STATION_FILE, db_url=db_url, autostart=request)
+    app = BringupApp(station_file, db_url=db_url, autostart=request, runbooks_dir=runbook.parent)
     run_app(app)
     if app.handle is not None and app.handle.error:
         print(f"error: {app.handle.error}")

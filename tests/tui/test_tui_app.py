@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from simlab_state import outputs_on
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
 from tui_bench import TuiBench, make_bench, pilot_test, wait_for
 
 from bringup.tui.app import BringupApp
@@ -55,13 +55,13 @@ async def test_a_run_started_from_the_start_screen_shows_its_steps_and_passes(tu
     async with app.run_test(size=SIZE) as pilot:
         await start_from_start_screen(pilot, "power_on.yaml")
         await wait_for(pilot, lambda: isinstance(app.screen, LiveScreen), "the live screen")
-        await wait_for(pilot, lambda: live(app).status == "passed", "the run to pass")
+        await wait_for(pilot, lambda: live(app).status == "passed" and not app.run_active, "the run to pass")
         steps = live(app).query_one(StepTable)
         for name in ("power_on", "VDD_CORE voltage", "monitor prompt", "power_off"):
             assert steps.status_of(name) == "passed", name
         assert live(app).reason == "every step passed"
         assert app.handle is not None and app.handle.report is not None
-        assert str(live(app).query_one("#run-title").content).startswith(f"run {app.handle.report.run_id}")
+        assert str(live(app).query_one("#run-title").content).startswith(f"run {app.handle.report.run_id[:12]}")
         assert outputs_on(tui_bench.lab) == []
         await pilot.press("q")  # nothing is running: q quits at once
     assert app.return_code == 0
@@ -75,16 +75,22 @@ async def test_p_pauses_before_the_next_step_and_p_again_resumes(tui_bench: TuiB
         await wait_for_step(pilot, "hold the rails up", "running")
         await pilot.press("p")
         assert app.handle is not None and app.handle.control.paused
-        assert "paused" in str(live(app).query_one("#run-status").content)
+        # Asked, not yet held: the wait step runs to its end before the next safe point.
+        assert "pausing: takes hold at the next safe point" in live(app).status_line
         await wait_for_step(pilot, "hold the rails up", "passed")
+        await wait_for(pilot, lambda: "status paused (p resumes)" in live(app).status_line,
+                       "the status to say paused once the pause holds")
         # Paused: the next step does not start; observe a few refreshes of the live screen.
         for _ in range(5):
             await pilot.pause(0.1)
             assert live(app).query_one(StepTable).status_of("power_off") == "pending"
         assert outputs_on(tui_bench.lab), "the rails stay up while paused"
         # The rail monitor keeps sampling while paused: live volts and amps for every rail.
-        rails = await wait_for(pilot, lambda: len(live(app).query_one(RailPanel).readings) == 3
-                               and live(app).query_one(RailPanel).readings, "samples of the three rails")
+        panel = live(app).query_one(RailPanel)
+        await wait_for(pilot, lambda: all(r.volts for r in panel.readings), "samples of the three rails")
+        rails = {r.name: r for r in panel.readings}
+        assert panel.order == ["VDD_CORE", "VDD_SRAM", "VDD_IO"], "power-on order, not alphabetical"
+        assert rails["VDD_CORE"].setpoint_v == 0.80 and rails["VDD_CORE"].abs_max_v is not None
         assert rails["VDD_CORE"].volts == pytest.approx(0.80, abs=0.03)
         assert rails["VDD_IO"].volts == pytest.approx(1.80, abs=0.05)
         assert 0 < rails["VDD_CORE"].amps < 1.5
@@ -186,3 +192,37 @@ async def test_start_without_a_serial_asks_for_one(tui_bench: TuiBench):
         await start_from_start_screen(pilot, "power_on.yaml", chip="")
         assert "chip serial" in app.screen.error_text
         assert app.handle is None
+
+
+@pilot_test
+async def test_n_after_a_run_goes_to_the_start_screen_with_the_values_kept_and_a_second_run_starts(
+        tui_bench: TuiBench):
+    app = make_app(tui_bench)
+    async with app.run_test(size=SIZE) as pilot:
+        start = app.screen
+        assert isinstance(start, StartScreen)
+        start.query_one("#lot", Input).value = "L7"
+        start.query_one("#operator", Input).value = "ana"
+        await start_from_start_screen(pilot, "power_on.yaml")
+        await wait_for(pilot, lambda: app.live_screen is not None and live(app).status == "passed"
+                       and not app.run_active, "the first run to pass")
+        first_run = app.handle.report.run_id
+        await wait_for(pilot, lambda: live(app).check_action("next_chip", ()), "n to be offered")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartScreen), "the start screen for the next chip")
+        # Several redraw ticks later it is still the start screen (the old run's live screen stays gone).
+        for _ in range(5):
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, StartScreen), f"{app.screen} came back over the start screen"
+        next_start = app.screen
+        assert next_start.selected_runbook == tui_bench.runbooks / "power_on.yaml"
+        assert next_start.typed.lot == "L7" and next_start.typed.operator == "ana"
+        chip = next_start.query_one("#chip", Input)
+        assert app.focused is chip and chip.value == "SIM-0001"
+        chip.value = ""
+        await pilot.press(*"SIM-0002", "enter")
+        await wait_for(pilot, lambda: app.handle is not None and app.handle.report is not None
+                       and app.handle.report.run_id != first_run and live(app).status == "passed",
+                       "the second chip's run to pass")
+        assert app.handle.request.chip == "SIM-0002" and app.handle.request.lot == "L7"
+        assert app.screen_stack.count(app.live_screen) == 1 and len(app.screen_stack) == 3

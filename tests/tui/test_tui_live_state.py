@@ -79,8 +79,9 @@ def test_a_flood_of_events_from_another_thread_becomes_one_snapshot_with_exact_c
     assert len(snap.vector_failures) == FAILURES_KEPT
     assert snap.vector_failures[-1].vector_name == "v19900"
     assert snap.vector_failures[-1].first_mismatch_addr == 0x80 and snap.vector_failures[-1].flipped_bits == 2
-    assert len(snap.rails["VDD_CORE"].amps_history) == RAIL_HISTORY
-    assert snap.rails["VDD_CORE"].amps == 19_999 / 1e5
+    (core,) = snap.rails
+    assert len(core.amps_history) == RAIL_HISTORY
+    assert core.amps == 19_999 / 1e5
 
 
 def test_only_measurements_outside_limits_are_kept_and_the_end_says_why():

@@ -12,9 +12,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from bringup.tui.widgets.styles import status_text
+from bringup.tui.widgets.table import MeasuredTable
 
 
 def _cell(value: Any) -> str:
@@ -23,7 +24,8 @@ def _cell(value: Any) -> str:
 
 class HistoryScreen(Screen[None]):
     DEFAULT_CSS = """
-    HistoryScreen #runs { height: 1fr; }
+    HistoryScreen #runs { height: 1fr; width: 1fr; }
+    HistoryScreen #detail { width: 1fr; }
     HistoryScreen #detail-title { height: auto; padding: 0 1; background: $boost; }
     HistoryScreen #detail { height: 1fr; }
     """
@@ -40,11 +42,10 @@ class HistoryScreen(Screen[None]):
         self._engine: Any = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
-        yield Static("Enter: the selected run's summary   f: its chip's failing vectors by corner",
+        yield MeasuredTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield Static("Enter: the run's summary (a running run: follow it)   f: its chip's failing vectors",
                      id="detail-title", markup=False)
-        yield DataTable(id="detail", zebra_stripes=True)
+        yield MeasuredTable(id="detail", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -58,10 +59,11 @@ class HistoryScreen(Screen[None]):
             self._engine.dispose()
 
     def engine(self) -> Any:
+        """Read-only: browsing the history never creates (or migrates) a database."""
         if self._engine is None:
-            from bringup.db.engine import make_engine
+            from bringup.tui.database import open_read_only
 
-            self._engine = make_engine(self.db_url)
+            self._engine = open_read_only(self.db_url)
         return self._engine
 
     @property
@@ -98,15 +100,22 @@ class HistoryScreen(Screen[None]):
         try:
             return query()
         except Exception as exc:  # a database that does not answer is a message, not a crash
+            from bringup.tui.database import NoDatabaseError
             from bringup.tui.run_handle import describe_failure
 
-            self.app.call_from_thread(self._show_detail_title, f"database: {describe_failure(exc)}")
+            text = str(exc) if isinstance(exc, NoDatabaseError) else f"database: {describe_failure(exc)}"
+            self.app.call_from_thread(self._show_detail_title, text)
             return None
 
     # ------------------------------------------------------------------ showing (UI thread)
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "runs" and self.selected_run is not None:
-            self.load_summary(self.selected_run.id)
+        run = self.selected_run
+        if event.data_table.id != "runs" or run is None:
+            return
+        if run.status == "running":  # still going (here or on another station): follow it live
+            self.app.attach(run.id)  # type: ignore[attr-defined]
+        else:
+            self.load_summary(run.id)
 
     def action_failing(self) -> None:
         if self.selected_run is not None:

@@ -1,4 +1,4 @@
-"""Per-rail volts and amps as the rail monitor samples them, with a current sparkline."""
+"""The rails in the station's power-on order: set point, limits, volts, amps and a current sparkline."""
 
 from __future__ import annotations
 
@@ -20,22 +20,33 @@ def sparkline(values: tuple[float, ...], width: int = 24) -> str:
     return "".join(_BARS[min(len(_BARS) - 1, int((v - low) / span * (len(_BARS) - 1)))] for v in values)
 
 
+def _number(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
 class RailPanel(Static):
     DEFAULT_CSS = "RailPanel { height: auto; border: round $primary; }"
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__("no rail samples yet", **kwargs)  # type: ignore[arg-type]
-        self.border_title = "rails"
-        self.readings: dict[str, RailReading] = {}
+        self.border_title = "rails (power-on order)"
+        self.readings: tuple[RailReading, ...] = ()
 
-    def show(self, rails: dict[str, RailReading]) -> None:
+    def show(self, rails: tuple[RailReading, ...]) -> None:
         if rails == self.readings:
             return
         self.readings = rails
         table = Table(box=None, pad_edge=False, expand=True)
-        for column, justify in (("rail", "left"), ("V", "right"), ("A", "right"), ("current", "left")):
-            table.add_column(column, justify=justify)  # type: ignore[arg-type]
-        for name, reading in sorted(rails.items()):
-            table.add_row(name, f"{reading.volts:.4f}", f"{reading.amps:.4f}",
-                          sparkline(reading.amps_history))
+        for column, justify in (("rail", "left"), ("set", "right"), ("max V", "right"), ("lim A", "right"),
+                                ("V", "right"), ("A", "right"), ("current", "left")):
+            table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        for r in rails:
+            table.add_row(r.name, _number(r.setpoint_v, ".3f"), _number(r.abs_max_v, ".2f"),
+                          _number(r.current_limit_a, ".2f"), _number(r.volts, ".4f"), _number(r.amps, ".4f"),
+                          sparkline(r.amps_history, width=16))
         self.update(table)
+
+    @property
+    def order(self) -> list[str]:
+        """The rails as shown, top to bottom (for tests and scripting)."""
+        return [r.name for r in self.readings]
