@@ -91,7 +91,7 @@ def resume_run(
 ) -> RunReport:
     """Continue an interrupted run after its last completed step, without repeating anything."""
     from bringup.db.engine import make_engine
-    from bringup.db.queries import run_recipe
+    from bringup.db.queries import recorded_vector_passes, run_recipe, sweep_points
     from bringup.db.recorder import last_completed_step, mark_stale_runs, recorded_vector_keys
 
     spec = station if isinstance(station, StationSpec) else load_station(station)
@@ -108,7 +108,9 @@ def resume_run(
         loaded = parse_runbook(recipe.runbook_text, f"run {run_id} runbook {recipe.runbook_name}", spec,
                                suites=library.names())
         last = last_completed_step(engine, run_id)
-        point = ResumePoint(-1 if last is None else last, frozenset(recorded_vector_keys(engine, run_id)))
+        point = ResumePoint(-1 if last is None else last, frozenset(recorded_vector_keys(engine, run_id)),
+                            sweep_points=tuple(sweep_points(engine, run_id)),
+                            vector_passes=recorded_vector_passes(engine, run_id))
     except BaseException:
         engine.dispose()
         raise

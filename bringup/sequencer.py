@@ -54,6 +54,8 @@ class ResumePoint:
 
     last_completed_step: int
     done_vectors: frozenset[tuple[int, str, int]] = frozenset()
+    sweep_points: tuple[Any, ...] = ()  # recorded SweepPoint rows: a sweep replays, not re-measures
+    vector_passes: dict[tuple[int, str, int], bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ class Sequencer:
             publish=self.publish, dut_factory=self._dut_factory(), vector_source=self.vector_source,
             core_rail=self.station.spec.core_rail_name,
             done_vectors=set(self.resume.done_vectors) if self.resume else set(),
+            recorded_sweep_points=self.resume.sweep_points if self.resume else (),
+            recorded_vector_passes=dict(self.resume.vector_passes) if self.resume else {},
         )
         self.publish(self._started())
         if self.resume is not None:

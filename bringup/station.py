@@ -83,6 +83,7 @@ class RailSpec(_Strict):
     channel: int = Field(ge=1)
     nominal_v: float = Field(gt=0)
     abs_max_v: float = Field(gt=0)
+    min_v: float | None = Field(None, gt=0)  # the lowest a sweep may take it (chip floor, e.g. retention)
     current_limit_a: float = Field(gt=0)
     tolerance_v: float = Field(0.02, gt=0)
     ramp_step_v: float = Field(0.1, gt=0)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, and_, case, false, func, select, true
 
-from bringup.db.models import Chip, MeasurementRow, Run, Runbook, Station, Step, Vector
+from bringup.db.models import Chip, MeasurementRow, Run, Runbook, Station, Step, SweepPointRow, Vector
 from bringup.db.models import VectorResultRow as VR
 
 # Conditions are compared at this resolution so 0.8 and 0.8000000001 are one corner.
@@ -373,3 +373,121 @@ def resolve_run_id(engine: Engine, prefix: str) -> str:
     if not found:
         raise AmbiguousRunId(f"no run id starts with '{prefix}' — list runs with `bringup query runs`")
     raise AmbiguousRunId(f"several runs start with '{prefix}' — give more of the id")
+
+
+# ---------------------------------------------------------------------------------- sweeps
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPointRecord:
+    step_index: int
+    vdd_core_v: float | None
+    core_mhz: float | None
+    temperature_c: float | None
+    die_c: float | None
+    outcome: str
+    confirmed: bool
+    vectors_passed: int
+    vectors_run: int
+
+
+def sweep_points(engine: Engine, run_id: str) -> list[SweepPointRecord]:
+    """Every recorded sweep point of a run, oldest first (a later row of a point supersedes)."""
+    p = SweepPointRow
+    stmt = (
+        select(p.step_index, p.vdd_core_v, p.core_mhz, p.temperature_c, p.die_c, p.outcome, p.confirmed,
+               p.vectors_passed, p.vectors_run)
+        .where(p.run_id == run_id)
+        .order_by(p.id)
+    )
+    with engine.connect() as conn:
+        return [SweepPointRecord(*row) for row in conn.execute(stmt)]
+
+
+def recorded_vector_passes(engine: Engine, run_id: str) -> dict[tuple[int, str, int], bool]:
+    """(step index, vector content hash, repeat) -> passed, for every vector result of a run."""
+    stmt = (
+        select(VR.step_index, Vector.content_hash, VR.repeat, VR.passed)
+        .join(Vector, Vector.id == VR.vector_id)
+        .where(VR.run_id == run_id)
+    )
+    with engine.connect() as conn:
+        return {(step, digest, repeat): bool(passed) for step, digest, repeat, passed in conn.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class ShmooMap:
+    """One sweep step of a run as a map: the latest outcome of every recorded point."""
+
+    run_id: str
+    chip_serial: str
+    step_index: int
+    step_name: str
+    points: tuple[SweepPointRecord, ...]
+
+    @property
+    def temperatures(self) -> list[float | None]:
+        return sorted({p.temperature_c for p in self.points}, key=lambda t: (t is None, t or 0.0))
+
+    def at(self, temperature_c: float | None) -> list[SweepPointRecord]:
+        return [p for p in self.points if p.temperature_c == temperature_c]
+
+
+def shmoo_maps(engine: Engine, run_id: str) -> list[ShmooMap]:
+    """The sweep steps of a run (shmoo and vmin), each with its points; [] when it has none."""
+    latest: dict[tuple[Any, ...], SweepPointRecord] = {}
+    for point in sweep_points(engine, run_id):
+        latest[(point.step_index, point.vdd_core_v, point.core_mhz, point.temperature_c)] = point
+    with engine.connect() as conn:
+        serial = conn.execute(
+            select(Chip.serial).join(Run, Run.chip_id == Chip.id).where(Run.id == run_id)
+        ).scalar_one_or_none()
+        names = dict(conn.execute(select(Step.index, Step.name).where(Step.run_id == run_id)).all())
+    maps = []
+    for step_index in sorted({key[0] for key in latest}):
+        points = tuple(p for key, p in latest.items() if key[0] == step_index)
+        maps.append(ShmooMap(run_id, serial or "?", step_index, names.get(step_index, "sweep"), points))
+    return maps
+
+
+@dataclass(frozen=True, slots=True)
+class VminSearch:
+    """A chip's Vmin at one corner from its latest `vmin` search; `vmin_v` None: never searched."""
+
+    chip_serial: str
+    wafer: int | None
+    die_x: int | None
+    die_y: int | None
+    core_mhz: float | None
+    temperature_c: float | None
+    vmin_v: float | None
+    run_id: str | None
+
+
+def vmin_searches(engine: Engine, lot: str) -> list[VminSearch]:
+    """Each chip of a lot: its Vmin per (frequency, temperature) from the `vmin` measurements its
+    Vmin searches recorded (the latest search wins), or one row with no Vmin where none ran."""
+    m = MeasurementRow
+    chips_stmt = select(Chip.serial, Chip.wafer, Chip.die_x, Chip.die_y).where(Chip.lot == lot).order_by(Chip.serial)
+    found_stmt = (
+        select(Chip.serial, m.core_mhz, m.temperature_c, m.value, m.run_id)
+        .join(Run, Run.id == m.run_id)
+        .join(Chip, Chip.id == Run.chip_id)
+        .where(Chip.lot == lot, m.name == "vmin")
+        .order_by(m.time)
+    )
+    with engine.connect() as conn:
+        chips = conn.execute(chips_stmt).all()
+        latest: dict[tuple[Any, ...], tuple[float, str]] = {}
+        for serial, mhz, temp, value, run_id in conn.execute(found_stmt):
+            latest[(serial, _round(mhz), _round(temp))] = (value, run_id)
+    result = []
+    for serial, wafer, die_x, die_y in chips:
+        corners = sorted(((mhz, temp) for s, mhz, temp in latest if s == serial),
+                         key=lambda c: tuple((v is None, v or 0.0) for v in c))
+        for mhz, temp in corners:
+            value, run_id = latest[(serial, mhz, temp)]
+            result.append(VminSearch(serial, wafer, die_x, die_y, mhz, temp, value, run_id))
+        if not corners:
+            result.append(VminSearch(serial, wafer, die_x, die_y, None, None, None, None))
+    return result

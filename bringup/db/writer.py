@@ -28,6 +28,7 @@ from bringup.db.models import (
     Runbook,
     Station,
     Step,
+    SweepPointRow,
     Vector,
     VectorResultRow,
 )
@@ -43,6 +44,7 @@ from bringup.events import (
     StepFinished,
     StepStarted,
     StepStatus,
+    SweepPoint,
     VectorResult,
 )
 
@@ -59,6 +61,10 @@ VECTOR_RESULT_COLUMNS = (
 )  # fmt: skip
 RAIL_SAMPLE_COLUMNS = ("run_id", "rail", "volts", "amps", "time")
 EVENT_LOG_COLUMNS = ("run_id", "time", "kind", "text")
+SWEEP_POINT_COLUMNS = (
+    "run_id", "step_index", "vdd_core_v", "core_mhz", "temperature_c", "die_c", "outcome",
+    "confirmed", "vectors_passed", "vectors_run", "time",
+)  # fmt: skip
 
 
 def pack_words(words: Iterable[int]) -> bytes:
@@ -82,6 +88,7 @@ class RowWriter:
         )
         self._rail_samples = BulkInsert(RailSampleRow.__table__, RAIL_SAMPLE_COLUMNS, dialect)
         self._event_log = BulkInsert(EventLogRow.__table__, EVENT_LOG_COLUMNS, dialect)
+        self._sweep_points = BulkInsert(SweepPointRow.__table__, SWEEP_POINT_COLUMNS, dialect)
         self.open_runs: set[str] = set()
         self._vector_ids: dict[str, int] = {}
 
@@ -98,6 +105,7 @@ class RowWriter:
         vector_results: list[Row] = []
         rail_samples: list[Row] = []
         event_log: list[Row] = []
+        sweep_points: list[Row] = []
         for item in batch:
             if type(item) is tuple:
                 measurements.append(item)
@@ -123,6 +131,11 @@ class RowWriter:
                 vector_results.append(self._vector_result_row(conn, item))
             elif isinstance(item, RailSample):
                 rail_samples.append((item.run_id, item.rail, item.volts, item.amps, item.ts))
+            elif isinstance(item, SweepPoint):
+                c = item.conditions
+                sweep_points.append((item.run_id, item.step_index, c.vdd_core_v, c.core_mhz, c.temperature_c,
+                                     item.die_c, str(item.outcome), item.confirmed, item.vectors_passed,
+                                     item.vectors_run, item.ts))
             elif isinstance(item, ConsoleLine):
                 event_log.append((item.run_id, item.ts, f"console-{item.direction}", item.text))
             elif isinstance(item, Log):
@@ -133,6 +146,7 @@ class RowWriter:
         self._vector_results.execute(conn, vector_results)
         self._rail_samples.execute(conn, rail_samples)
         self._event_log.execute(conn, event_log)
+        self._sweep_points.execute(conn, sweep_points)
 
     def _write_control(self, conn: Connection, event: RunEvent) -> list[Row]:
         """Write a run or step milestone; returns its line for the run's event log."""
