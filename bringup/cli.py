@@ -236,14 +236,15 @@ def query_failing(db_url: str | None, lot: str | None, chip: str | None) -> None
 @click.option("--lot", required=True)
 @friendly_errors
 def query_vmin(db_url: str | None, lot: str) -> None:
-    """Vmin per chip across a lot (lowest core voltage where every vector passed)."""
+    """Vmin per chip across a lot, per frequency and temperature, from recorded Vmin searches."""
     from bringup.db import queries
     from bringup.history import print_rows
 
-    rows = queries.vmin_by_chip(_engine(db_url), lot)
-    print_rows(f"Vmin, lot {lot}", ["chip", "wafer", "x", "y", "MHz", "°C", "Vmin"],
-               [(r.chip_serial, r.wafer, r.die_x, r.die_y, r.core_mhz, r.temperature_c, r.vmin_v)
-                for r in rows])
+    rows = queries.vmin_searches(_engine(db_url), lot)
+    print_rows(f"Vmin, lot {lot}", ["chip", "wafer", "x", "y", "MHz", "°C", "Vmin (V)", "run"],
+               [(r.chip_serial, r.wafer, r.die_x, r.die_y, r.core_mhz, r.temperature_c,
+                 "no Vmin search recorded" if r.vmin_v is None else f"{r.vmin_v:.3f}",
+                 r.run_id[:8] if r.run_id else None) for r in rows])
 
 
 @query.command("diff")
@@ -296,6 +297,9 @@ main.add_command(vectors)
 from bringup.cli_tui import tui  # noqa: E402  (imports only click)
 
 main.add_command(tui)
+from bringup.cli_plot import plot  # noqa: E402  (imports only click)
+
+main.add_command(plot)
 
 if __name__ == "__main__":
     main()
