@@ -16,8 +16,8 @@ The model, for the `disturbance` hook of the simulated chip (monitor_firmware.Ru
   UART stays silent until a power cycle (`ChipHung`).
 - The tohost mailbox word is spared, so the host still learns how the run ended and the fault
   shows up where it is looked for: in the signature compared against the reference core.
-- Any run below Vmin flips at least one written bit, so pass/fail is a sharp, monotone edge at
-  Vmin unless a test switches on what real silicon also does:
+- A run below Vmin never comes out clean: when the draw flipped nothing, the weakest bit line
+  fails in every word the run wrote. Pass/fail is then a sharp, monotone edge at Vmin unless a test switches on what real silicon also does:
   - `marginal_band_v`: just above Vmin (margin in [0, band)) a run fails intermittently, half
     the time, drawn per execution from a seeded stream: reproducible run after run of the lab,
     different from one repeat to the next;
@@ -104,8 +104,9 @@ class MarginalSilicon:
             if mask:
                 _flip(memory, offset, mask)
                 flipped = True
-        if written and not flipped:  # below Vmin a run never comes out clean: a sharp edge
-            _flip(memory, written[0], 1 << self.weak_bits[0])
+        if not flipped:  # below Vmin a run never comes out clean: the weakest bit line gives way
+            for offset in written:
+                _flip(memory, offset, 1 << self.weak_bits[0])
         return outcome
 
     def _effective_margin(self, point: RunPoint) -> float:

@@ -60,7 +60,7 @@ def test_demo_shows_the_live_run_to_its_end_and_q_quits_cleanly(tmux: list[str],
                lambda: screen(tmux))
     seen = screen(tmux)
     assert "overnight on chip SIM-0001" in seen
-    for step in ("forcer to 25 °C", "power_on", "directed at 500 MHz", "random at 800 MHz, 85 °C"):
+    for step in ("forcer to 25 °C", "power_on", "directed at 500 MHz", "shmoo VDD_CORE x clock"):
         assert step in seen, step
     assert "Traceback" not in seen
     assert "q quits" in seen
