@@ -65,7 +65,7 @@ def shmoo_body(method: str, volts: str, mhz: str, temps: str = "[]", extra: str 
       mhz: {mhz}
       temperatures_c: {temps}
       hang_timeout_s: 0.5
-      soak_s: 20
+      soak_s: 5
     {extra}
     - step: power_off
     """
