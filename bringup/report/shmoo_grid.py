@@ -1,7 +1,8 @@
 """A shmoo map laid out as a grid of cells: what the text shmoo and the PNG both draw.
 
-Cells are `pass`, `fail`, `hang`, `inferred-pass`, `inferred-fail` (an inferred point above its
-column's highest measured failure would pass, below it would fail) or `untested`.
+Cells are `pass`, `fail`, `hang`, `inferred-pass`, `inferred-fail` or `untested`. An inferred
+point is read as the search assumed it: a pass when the nearest measured point under it passed
+(monotone above a pass), otherwise a fail.
 """
 
 from __future__ import annotations
@@ -36,9 +37,12 @@ def shmoo_grid(points: list[Any]) -> ShmooGrid:
         above = [row for row, v in enumerate(volts)
                  if row > highest_failure and outcome.get((v, frequency)) in ("pass", "inferred")]
         boundary.append(volts[above[0]] if above else None)
+        measured_below: str | None = None
         for row, v in enumerate(volts):
             seen = outcome.get((v, frequency))
             if seen == "inferred":
-                seen = "inferred-pass" if row > highest_failure else "inferred-fail"
+                seen = "inferred-pass" if measured_below == "pass" else "inferred-fail"
+            elif seen is not None:
+                measured_below = seen
             cells[row][column] = seen or "untested"
     return ShmooGrid(volts, mhz, cells, boundary)

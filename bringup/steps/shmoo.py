@@ -81,7 +81,7 @@ class AdaptiveShmoo:
         passes = self._passes(temp, mhz)
         lo, hi = search_boundary(passes, self.count, guess)
         lo, hi = self._confirm(temp, mhz, lo, hi)
-        monotone = hi
+        monotone = self._under(temp, mhz, lo, hi)
         probes = sorted({hi + offset for offset in self.offsets} | hole_hints)
         for probe in probes:
             if probe <= hi or probe >= self.count or passes(probe):
@@ -98,6 +98,20 @@ class AdaptiveShmoo:
                  if key.temp == temp and key.mhz == mhz and key.volts > monotone
                  and result.outcome in (SweepOutcome.FAIL, SweepOutcome.HANG) for d in (-1, 0, 1)}
         return monotone, holes
+
+    def _under(self, temp: int, mhz: int, lo: int, hi: int) -> int:
+        """The search may have landed on a hole: a pass just under its failure says so. Then the
+        real edge is searched for below, and the island between is measured point by point."""
+        passes = self._passes(temp, mhz)
+        for probe in (lo - 1, lo - 2):
+            if probe < 0 or not passes(probe):
+                continue
+            _, lower = search_boundary(passes, probe + 1, probe)
+            _, lower = self._confirm(temp, mhz, lower - 1, lower)
+            for volts in range(probe + 1, lo):
+                passes(volts)
+            return min(lower, hi)
+        return hi
 
     def _confirm(self, temp: int, mhz: int, lo: int, hi: int) -> tuple[int, int]:
         """Repeat the lowest pass until it holds; a failure moves the boundary up."""

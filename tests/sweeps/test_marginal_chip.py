@@ -1,0 +1,67 @@
+"""A chip with a marginal band and a hole: adaptive still reports the hole, confirms its boundary
+points with repeats, and stop/abort work between points."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from polling import wait_until
+from simlab_state import outputs_on
+from sweep_bench import SweepBench, grids, open_bench, shmoo_body
+
+from bringup.events import SweepPoint
+from bringup.simlab.silicon import Hole, MarginalSilicon
+from bringup.steps.base import RunControl
+
+HOLE_MHZ = (700, 900)
+BODY = shmoo_body("adaptive", "{start: 0.66, stop: 0.84, step: 0.01}", "{start: 500, stop: 1000, step: 100}")
+
+
+@pytest.fixture
+def marginal(tmp_path: Path) -> Iterator[SweepBench]:
+    bench = open_bench(tmp_path, "SIM-0002")
+    bench.lab.chip.disturbance = MarginalSilicon(
+        "SIM-0002", marginal_band_v=0.004, holes=(Hole(*HOLE_MHZ, margin_low_v=0.022, margin_high_v=0.036),))
+    try:
+        yield bench
+        assert not bench.lab.chip.damaged
+    finally:
+        bench.lab.stop()
+
+
+def test_adaptive_reports_the_hole_and_confirms_its_boundary_points(marginal: SweepBench) -> None:
+    report = marginal.run(BODY.replace("hang_timeout_s", "repeats: 3\n      hang_timeout_s"))
+    assert report.status == "passed", report.reason
+    [sweep] = marginal.maps(report.run_id)
+    [grid] = grids(sweep).values()
+    latest = {(p.vdd_core_v, p.core_mhz): p for p in sweep.points}
+    for column, mhz in enumerate(grid.mhz):
+        rows = [grid.cells[row][column] for row in range(len(grid.volts))]
+        lowest_pass = rows.index("pass")
+        failing_above = [grid.volts[row] for row in range(lowest_pass, len(rows)) if rows[row] == "fail"]
+        if HOLE_MHZ[0] <= mhz <= HOLE_MHZ[1]:
+            assert failing_above, f"the hole at {mhz} MHz was not reported: {rows}"
+            assert grid.boundary[column] > max(failing_above)
+        boundary_point = latest[(grid.boundary[column], mhz)]
+        assert boundary_point.confirmed and boundary_point.vectors_run >= 3 * 2, (mhz, boundary_point)
+    assert any(cell.startswith("inferred") for row in grid.cells for cell in row)
+
+
+def test_stop_inside_a_sweep_ends_after_the_point_with_every_rail_off(marginal: SweepBench) -> None:
+    control = RunControl()
+    seen: list[SweepPoint] = []
+
+    def watch(event) -> None:
+        if isinstance(event, SweepPoint):
+            seen.append(event)
+            if len(seen) == 5:
+                control.stop("enough for tonight")
+
+    report = marginal.run(BODY, control=control, watchers=[watch])
+    assert report.status == "aborted"
+    assert "enough for tonight (in step 2" in report.reason
+    wait_until(lambda: outputs_on(marginal.lab) == [], timeout=10, what="every output off")
+    measured = [p for p in seen if p.outcome != "inferred"]
+    assert len(measured) < 10  # it stopped between points, not at the end of the sweep
