@@ -40,7 +40,8 @@ def plot_shmoo(run_id: str, db_url: str | None, out: str | None) -> None:
     pages = [(sweep, temp) for sweep in maps for temp in sweep.temperatures]
     for number, (sweep, temp) in enumerate(pages):
         where = " (temperature not controlled)" if temp is None else f" at {temp:g} °C"
-        title = f"{sweep.chip_serial}{where} — {sweep.step_name} (run {full_id[:8]}, step {sweep.step_index + 1})"
+        title = (f"{sweep.chip_serial}{where} — {sweep.step_name} "
+                 f"(run {full_id[:8]}, step {sweep.step_index + 1})")
         grid = shmoo_grid(sweep.at(temp))
         click.echo(text_shmoo(grid, title) + "\n")
         path = _numbered(Path(out or f"shmoo-{full_id[:8]}.png"), number, len(pages))
@@ -81,13 +82,13 @@ def _numbered(path: Path, number: int, total: int) -> Path:
     return path if total == 1 else path.with_name(f"{path.stem}-{number + 1}{path.suffix}")
 
 
-def _engine(db_url: str | None):  # noqa: ANN202  (the Engine type would import sqlalchemy here)
+def _engine(db_url: str | None):
     from bringup.db.engine import make_engine
 
     return make_engine(db_url)
 
 
-def _engine_and_run(db_url: str | None, prefix: str):  # noqa: ANN202
+def _engine_and_run(db_url: str | None, prefix: str):
     from bringup.db.queries import AmbiguousRunId, resolve_run_id
 
     engine = _engine(db_url)

@@ -362,26 +362,27 @@ def _against_suites(model: Runbook, source: LocatedYaml, suites: set[str]) -> li
     ]
 
 
-def _sweep_against_station(step: _Step, at: tuple, source: LocatedYaml, station: StationSpec) -> list[ConfigError]:
+def _sweep_against_station(step: _Step, at: tuple, source: LocatedYaml,
+                           station: StationSpec) -> list[ConfigError]:
     """A sweep stays within the rail's absolute maximum and the floor (min_v) the station states."""
     if not isinstance(step, Shmoo | Vmin):
         return []
-    rail_name = step.rail or station.core_rail_name
-    rail = station.rails.get(rail_name)
+    name = step.rail or station.core_rail_name
+    rail = station.rails.get(name)
     if rail is None:
-        return [source.error((*at, "rail"), f"rail '{rail_name}' is not on station {station.name}",
+        return [source.error((*at, "rail"), f"rail '{name}' is not on station {station.name}",
                              f"use one of: {', '.join(station.rails)}")]
     errors = []
     if step.volts.stop > rail.abs_max_v:
-        errors.append(source.error((*at, "volts", "stop"), f"{step.volts.stop} V is above {rail_name}'s "
-                      f"absolute maximum of {rail.abs_max_v} V", "lower it; only the station file sets maximums"))
+        errors.append(source.error((*at, "volts", "stop"), f"{step.volts.stop} V is above {name}'s absolute "
+                      f"maximum of {rail.abs_max_v} V", "lower it; only the station file sets maximums"))
     if rail.min_v is not None and step.volts.start < rail.min_v:
-        errors.append(source.error((*at, "volts", "start"), f"{step.volts.start} V is below {rail_name}'s "
-                      f"floor of {rail.min_v} V (min_v in the station file)", f"start at {rail.min_v} V or above"))
+        errors.append(source.error((*at, "volts", "start"), f"{step.volts.start} V is below {name}'s floor "
+                      f"of {rail.min_v} V (min_v in the station file)", f"start at {rail.min_v} V or above"))
     if not station.instruments_with_role("console"):
         errors.append(source.error((*at, "step"), f"{step.step} runs vectors on the chip, and station "
                       f"{station.name} has no console", "add the chip's UART to the station file"))
     if step.temperatures_c and not station.instruments_with_role("thermal_forcer"):
-        errors.append(source.error((*at, "temperatures_c"), f"temperatures need a thermal forcer, and "
-                      f"station {station.name} has none", "add one to the station file or drop temperatures_c"))
+        errors.append(source.error((*at, "temperatures_c"), "temperatures need a thermal forcer, and "
+                      f"station {station.name} has none", "add one to the station or drop temperatures_c"))
     return errors

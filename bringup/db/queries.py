@@ -468,7 +468,9 @@ def vmin_searches(engine: Engine, lot: str) -> list[VminSearch]:
     """Each chip of a lot: its Vmin per (frequency, temperature) from the `vmin` measurements its
     Vmin searches recorded (the latest search wins), or one row with no Vmin where none ran."""
     m = MeasurementRow
-    chips_stmt = select(Chip.serial, Chip.wafer, Chip.die_x, Chip.die_y).where(Chip.lot == lot).order_by(Chip.serial)
+    chips_stmt = (
+        select(Chip.serial, Chip.wafer, Chip.die_x, Chip.die_y).where(Chip.lot == lot).order_by(Chip.serial)
+    )
     found_stmt = (
         select(Chip.serial, m.core_mhz, m.temperature_c, m.value, m.run_id)
         .join(Run, Run.id == m.run_id)

@@ -17,7 +17,8 @@ The model, for the `disturbance` hook of the simulated chip (monitor_firmware.Ru
 - The tohost mailbox word is spared, so the host still learns how the run ended and the fault
   shows up where it is looked for: in the signature compared against the reference core.
 - A run below Vmin never comes out clean: when the draw flipped nothing, the weakest bit line
-  fails in every word the run wrote. Pass/fail is then a sharp, monotone edge at Vmin unless a test switches on what real silicon also does:
+  fails in every word the run wrote. Pass/fail is then a sharp, monotone edge at Vmin unless
+  a test switches on what real silicon also does:
   - `marginal_band_v`: just above Vmin (margin in [0, band)) a run fails intermittently, half
     the time, drawn per execution from a seeded stream: reproducible run after run of the lab,
     different from one repeat to the next;

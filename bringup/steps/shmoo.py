@@ -147,10 +147,8 @@ def _boundaries(runner: PointRunner) -> str:
     parts = []
     for temp, celsius in enumerate(grid.temps):
         found = [column_boundary(runner, temp, mhz) for mhz in range(len(grid.mhz))]
-        low = next((f"{grid.volts[b]:g} V at {grid.mhz[m]:g} MHz" for m, b in enumerate(found)
-                    if b is not None), "none")
-        high = next((f"{grid.volts[b]:g} V at {grid.mhz[m]:g} MHz" for m, b in reversed(list(enumerate(found)))
-                     if b is not None), "none")
+        edges = [f"{grid.volts[b]:g} V at {grid.mhz[m]:g} MHz" for m, b in enumerate(found) if b is not None]
+        low, high = (edges[0], edges[-1]) if edges else ("none", "none")
         where = "" if celsius is None else f" at {celsius:g} °C"
         parts.append(f"boundary{where} from {low} to {high}")
     return "; ".join(parts)

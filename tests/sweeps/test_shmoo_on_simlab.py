@@ -87,7 +87,7 @@ def test_the_shmoo_png_shows_pass_and_fail_in_their_colours(swept, tmp_path: Pat
     assert [p.name for p in pages] == ["map-1.png", "map-2.png"]  # one per temperature
     pixels = imread(pages[0])
     assert pixels.shape[:2] == (600, 800)
-    colours = {tuple(int(round(c * 255)) for c in pixel[:3]) for row in pixels[::4] for pixel in row[::4]}
+    colours = {tuple(round(c * 255) for c in pixel[:3]) for row in pixels[::4] for pixel in row[::4]}
     for cell in ("pass", "fail"):
         wanted = tuple(int(CELL_COLOURS[cell][i:i + 2], 16) for i in (1, 3, 5))
         assert wanted in colours, cell

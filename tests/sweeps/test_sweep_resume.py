@@ -98,7 +98,7 @@ def test_kill_9_mid_shmoo_then_resume_measures_nothing_twice_and_draws_the_same_
     finally:
         bench.lab.stop()
 
-    assert 0 < points_before and 0 < recorded < runs_uninterrupted, "killed too late to test a resume"
+    assert points_before > 0 and 0 < recorded < runs_uninterrupted, "killed too late to test a resume"
     # Exactly what was not recorded ran again: nothing recorded was measured a second time.
     assert runs_on_resume == runs_uninterrupted - recorded
     assert _count(bench.db_url, VectorResultRow, run_id) == runs_uninterrupted
