@@ -61,3 +61,9 @@ def test_query_vmin_lists_each_chip_per_corner_and_says_where_none_was_searched(
     assert "LOTQ-03" in result.output and "no Vmin search recorded" in result.output
     for serial, _ in CHIPS:
         assert f"{found[(serial, 800.0, 85.0)]:.3f}" in result.output
+
+    out = tmp_path / "vmin.png"
+    plotted = CliRunner().invoke(main, ["plot", "vmin", "--lot", "LQ", "--db", db_url, "--out", str(out)])
+    assert plotted.exit_code == 0, plotted.output
+    assert "no Vmin search recorded for LOTQ-03" in plotted.output
+    assert out.stat().st_size > 10_000
