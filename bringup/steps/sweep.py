@@ -174,6 +174,7 @@ class PointRunner:
                 outcome = run_one(ctx.dut, vector, self.goldens[vector.content_hash],
                                   clock_mhz=conditions.core_mhz)
         except DutTimeout as exc:
+            self.ctx.control.check()  # silent because an abort powered it down: no hang, no recovery
             self.hangs += 1
             self._recover(conditions, exc)
             return None
@@ -291,6 +292,8 @@ def settle_temperature(ctx: StepContext, spec: Any, celsius: float) -> float:
 
 
 def _die_temperature(ctx: StepContext) -> float | None:
+    if ctx.control.ending:
+        return None  # an aborted run's chip is unpowered: do not wait for it to answer
     try:
         return ctx.dut.die_temperature()
     except DutError:
