@@ -238,7 +238,8 @@ class PointRunner:
                 raise SweepFailed(f"power-down failed: {'; '.join(failures)}")
             ctx.control.check()
             ctx.power.power_on()
-            ctx.dut.wait_for_boot()
+            with _dut_timeouts(ctx.dut, self.spec.hang_timeout_s, boot=True):
+                ctx.dut.wait_for_boot()  # the banner came while the rails were verified
         except (RunAborted, RunStopped, RunFault):
             raise
         except Exception as exc:

@@ -12,6 +12,7 @@ from simlab_state import outputs_on
 from sweep_bench import SweepBench, grids, open_bench, shmoo_body
 
 from bringup.events import SweepPoint
+from bringup.simlab.monitor_firmware import ChipHung
 from bringup.simlab.silicon import Hole, MarginalSilicon
 from bringup.steps.base import RunControl
 
@@ -68,3 +69,33 @@ def test_stop_or_abort_inside_a_sweep_ends_it_between_points_with_every_rail_off
     wait_until(lambda: outputs_on(marginal.lab) == [], timeout=10, what="every output off")
     measured = [p for p in seen if p.outcome != "inferred"]
     assert len(measured) < 30  # it ended between points, long before the sweep (~60 measured) would
+
+
+def test_a_chip_that_cannot_be_recovered_ends_the_sweep_with_the_reason(marginal: SweepBench) -> None:
+    lab = marginal.lab
+
+    def wedge_for_good(memory, base, outcome, point):
+        # The core wedges, and its boot ROM never starts again: the power cycle brings the
+        # rails back, but never the chip's banner.
+        lab.chip._boot = lambda: None
+        raise ChipHung("wedged for good")
+
+    lab.chip.disturbance = wedge_for_good
+    report = marginal.run(BODY)
+    assert report.status == "failed"
+    [step] = [s for s in _steps(marginal, report.run_id) if s.kind == "shmoo"]
+    assert step.status == "failed"
+    assert step.message.startswith("shmoo ended: ")
+    assert "the chip did not recover after hanging at 0.84 V, 500 MHz" in step.message, step.message
+    wait_until(lambda: outputs_on(lab) == [], timeout=10, what="every output off")
+
+
+def _steps(bench: SweepBench, run_id: str):
+    from bringup.db.engine import make_engine
+    from bringup.db.queries import run_summary
+
+    engine = make_engine(bench.db_url)
+    try:
+        return run_summary(engine, run_id).steps
+    finally:
+        engine.dispose()
