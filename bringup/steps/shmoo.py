@@ -37,7 +37,10 @@ class ShmooStep(Step):
 
     def run(self, ctx: StepContext) -> StepOutcome:
         spec = self.spec
-        runner = sweep_setup(ctx, spec, spec.mhz.values())
+        try:
+            runner = sweep_setup(ctx, spec, spec.mhz.values())
+        except SweepFailed as exc:  # outside the station's limits: refused before any move
+            return StepOutcome(False, f"shmoo not started: {exc}")
         try:
             for temp, celsius in enumerate(runner.grid.temps):
                 if spec.temperatures_c:

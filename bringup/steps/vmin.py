@@ -28,7 +28,10 @@ class VminStep(Step):
 
     def run(self, ctx: StepContext) -> StepOutcome:
         spec = self.spec
-        runner = sweep_setup(ctx, spec, spec.mhz)
+        try:
+            runner = sweep_setup(ctx, spec, spec.mhz)
+        except SweepFailed as exc:  # outside the station's limits: refused before any move
+            return StepOutcome(False, f"vmin search not started: {exc}")
         found: list[str] = []
         problems: list[str] = []
         try:
