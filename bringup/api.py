@@ -102,7 +102,7 @@ def resume_run(
 ) -> RunReport:
     """Continue an interrupted run after its last completed step, without repeating anything."""
     from bringup.db.engine import make_engine
-    from bringup.db.queries import recorded_verdicts, run_recipe
+    from bringup.db.queries import recorded_vector_passes, recorded_verdicts, run_recipe, sweep_points
     from bringup.db.recorder import last_completed_step, recorded_vector_keys, recover
 
     spec = station if isinstance(station, StationSpec) else load_station(station)
@@ -122,7 +122,9 @@ def resume_run(
         steps, failed_vectors = recorded_verdicts(engine, run_id)  # the verdict counts them all
         point = ResumePoint(-1 if last is None else last, frozenset(recorded_vector_keys(engine, run_id)),
                             step_verdicts={index: StepStatus(status) for index, status in steps.items()},
-                            failed_vectors=frozenset(failed_vectors))
+                            failed_vectors=frozenset(failed_vectors),
+                            sweep_points=tuple(sweep_points(engine, run_id)),
+                            vector_passes=recorded_vector_passes(engine, run_id))
     except BaseException:
         engine.dispose()
         raise

@@ -444,19 +444,20 @@ def query_failing(db_url: str | None, lot: str | None, chip: str | None, output_
 @click.option("--lot", required=True)
 @friendly_errors
 def query_vmin(db_url: str | None, lot: str) -> None:
-    """Vmin per chip across a lot (lowest core voltage where every vector passed)."""
+    """Vmin per chip across a lot, per frequency and temperature, from recorded Vmin searches."""
     from bringup.history import print_rows
 
     rows = _vmin_rows(db_url, lot)
-    print_rows(f"Vmin, lot {lot}", ["chip", "wafer", "x", "y", "MHz", "°C", "Vmin"],
-               [(r.chip_serial, r.wafer, r.die_x, r.die_y, r.core_mhz, r.temperature_c, r.vmin_v)
-                for r in rows])
+    print_rows(f"Vmin, lot {lot}", ["chip", "wafer", "x", "y", "MHz", "°C", "Vmin (V)", "run"],
+               [(r.chip_serial, r.wafer, r.die_x, r.die_y, r.core_mhz, r.temperature_c,
+                 "no Vmin search recorded" if r.vmin_v is None else f"{r.vmin_v:.3f}",
+                 r.run_id[:8] if r.run_id else None) for r in rows])
 
 
 def _vmin_rows(db_url: str | None, lot: str) -> Any:
-    """Vmin per chip: straight through sqlite3 where it can (no SQLAlchemy import: issue 11's
-    0.3 s for the whole command), else the same SQL through SQLAlchemy."""
-    from bringup.db.fastread import connect, vmin_by_lot
+    """Vmin searches per chip: straight through sqlite3 where it can (no SQLAlchemy import:
+    issue 11's 0.3 s for the whole command), else the same SQL through SQLAlchemy."""
+    from bringup.db.fastread import connect, vmin_searches_by_lot
     from bringup.dblocation import NoDatabase
 
     try:
@@ -465,10 +466,10 @@ def _vmin_rows(db_url: str | None, lot: str) -> Any:
         return _invalid(str(exc))
     if conn is not None:
         with conn:
-            return vmin_by_lot(conn, lot)
+            return vmin_searches_by_lot(conn, lot)
     from bringup.db import queries
 
-    return queries.vmin_by_chip(_engine(db_url), lot)
+    return queries.vmin_searches(_engine(db_url), lot)
 
 
 # Past this many results present in only one run (different runbooks), they are counted, not listed.
@@ -579,6 +580,9 @@ instruments.add_command(instruments_clear)
 from bringup.cli_db import db  # noqa: E402  (imports only click)
 
 main.add_command(db)
+from bringup.cli_plot import plot  # noqa: E402  (imports only click)
+
+main.add_command(plot)
 
 if __name__ == "__main__":
     main()

@@ -196,6 +196,7 @@ class SweepPoint(RunEvent):
     vectors_run: int = 0
     done: int = 0
     total: int = 0
+    die_c: float | None = None  # the die as read at the point (its set point is in conditions)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

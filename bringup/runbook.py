@@ -171,13 +171,71 @@ class Checkpoint(_Step):
     step: Literal["checkpoint"]
 
 
+class SweepRange(BaseModel):
+    """`start` to `stop` inclusive in steps of `step` (volts or MHz)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: float = Field(gt=0)
+    stop: float = Field(gt=0)
+    step: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SweepRange:
+        if self.stop < self.start:
+            raise ValueError(f"stop {self.stop} is below start {self.start} — swap them")
+        if len(self.values()) > MAX_SWEEP_POINTS:
+            raise ValueError(f"more than {MAX_SWEEP_POINTS} points — use a coarser step")
+        return self
+
+    def values(self) -> list[float]:
+        count = int((self.stop - self.start) / self.step + 1e-6) + 1
+        return [round(self.start + i * self.step, 6) for i in range(count)]
+
+
+MAX_SWEEP_POINTS = 2000
+
+
+class _Sweep(_Step):
+    """What shmoo and vmin share: the rail swept, the suite run at each point, temperatures."""
+
+    rail: str | None = None  # default: the station's core rail
+    volts: SweepRange
+    temperatures_c: list[float] = Field(default_factory=list)  # empty: the forcer is left alone
+    suite: str = "random"
+    seed: int = 1
+    count: int = Field(2, ge=1)
+    length: int = Field(30, ge=1)
+    hang_timeout_s: float = Field(2.0, gt=0)  # a run silent this long (plus its budget) hung
+    window_c: float = Field(1.0, gt=0)
+    soak_s: float = Field(30.0, ge=0)
+    settle_timeout_s: float = Field(900.0, gt=0)
+    die_tolerance_c: float = Field(15.0, gt=0)  # die vs set point, self-heating included
+
+
+class Shmoo(_Sweep):
+    step: Literal["shmoo"]
+    mhz: SweepRange
+    method: Literal["grid", "adaptive"] = "adaptive"
+    repeats: int = Field(2, ge=1, le=8)  # executions that confirm each boundary point
+    probes: int = Field(3, ge=0, le=8)  # points probed above the boundary for holes
+
+
+class Vmin(_Sweep):
+    step: Literal["vmin"]
+    mhz: list[float] = Field(min_length=1)
+    repeats: int = Field(3, ge=1, le=8)  # pass criterion: every repeat passes
+    guard_band_v: float = Field(0.0, ge=0)
+    max_vmin_v: float | None = Field(None, gt=0)  # the chip fails the step if Vmin is above
+
+
 Step = Annotated[
     PowerOn | PowerOff | SetRail | Measure | ConsoleExpect | Wait | SetClock | SetTemperature
-    | RunVectors | Checkpoint,
+    | RunVectors | Checkpoint | Shmoo | Vmin,
     Field(discriminator="step"),
 ]
 STEP_KINDS = ("power_on", "power_off", "set_rail", "measure", "console_expect", "wait", "set_clock",
-              "set_temperature", "run_vectors", "checkpoint")
+              "set_temperature", "run_vectors", "checkpoint", "shmoo", "vmin")
 
 
 class Runbook(BaseModel):
@@ -290,6 +348,7 @@ def _against_station(model: Runbook, source: LocatedYaml, station: StationSpec) 
                           f"{station.name}", "use source: supply, or wire a meter to the rail"))
         if isinstance(step, SetClock | SetTemperature | ConsoleExpect):
             errors.extend(_needs_instrument(step, at, source, station))
+        errors.extend(_sweep_against_station(step, at, source, station))
     return errors
 
 
@@ -334,5 +393,31 @@ def _against_suites(model: Runbook, source: LocatedYaml, suites: set[str]) -> li
                      f"use one of: {', '.join(sorted(suites)) or '(none found)'}; or add the folder "
                      "that holds it with --vectors")
         for index, step in enumerate(model.steps)
-        if isinstance(step, RunVectors) and step.suite not in suites
+        if isinstance(step, RunVectors | Shmoo | Vmin) and step.suite not in suites
     ]
+
+
+def _sweep_against_station(step: _Step, at: tuple, source: LocatedYaml,
+                           station: StationSpec) -> list[ConfigError]:
+    """A sweep stays within the rail's absolute maximum and the floor (min_v) the station states."""
+    if not isinstance(step, Shmoo | Vmin):
+        return []
+    name = step.rail or station.core_rail_name
+    rail = station.rails.get(name)
+    if rail is None:
+        return [source.error((*at, "rail"), f"rail '{name}' is not on station {station.name}",
+                             f"use one of: {', '.join(station.rails)}")]
+    errors = []
+    if step.volts.stop > rail.abs_max_v:
+        errors.append(source.error((*at, "volts", "stop"), f"{step.volts.stop} V is above {name}'s absolute "
+                      f"maximum of {rail.abs_max_v} V", "lower it; only the station file sets maximums"))
+    if rail.min_v is not None and step.volts.start < rail.min_v:
+        errors.append(source.error((*at, "volts", "start"), f"{step.volts.start} V is below {name}'s floor "
+                      f"of {rail.min_v} V (min_v in the station file)", f"start at {rail.min_v} V or above"))
+    if not station.instruments_with_role("console"):
+        errors.append(source.error((*at, "step"), f"{step.step} runs vectors on the chip, and station "
+                      f"{station.name} has no console", "add the chip's UART to the station file"))
+    if step.temperatures_c and not station.instruments_with_role("thermal_forcer"):
+        errors.append(source.error((*at, "temperatures_c"), "temperatures need a thermal forcer, and "
+                      f"station {station.name} has none", "add one to the station or drop temperatures_c"))
+    return errors

@@ -70,6 +70,8 @@ class ResumePoint:
     done_vectors: frozenset[tuple[int, str, int]] = frozenset()
     step_verdicts: dict[int, StepStatus] = field(default_factory=dict)
     failed_vectors: frozenset[tuple[int, str, int]] = frozenset()
+    sweep_points: tuple[Any, ...] = ()  # recorded SweepPoint rows: a sweep replays, not re-measures
+    vector_passes: dict[tuple[int, str, int], bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ class Sequencer:
             publish=self.publish, dut_factory=self._dut_factory(), vector_source=self.vector_source,
             core_rail=self.station.spec.core_rail_name, chip_serial=self.chip.serial,
             done_vectors=set(self.resume.done_vectors) if self.resume else set(), thermal=thermal,
+            recorded_sweep_points=self.resume.sweep_points if self.resume else (),
+            recorded_vector_passes=dict(self.resume.vector_passes) if self.resume else {},
         )
         self.publish(self._started())
         failed: list[str] = []

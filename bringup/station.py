@@ -98,6 +98,7 @@ class RailSpec(_Strict):
     channel: int = Field(ge=1, le=16)
     nominal_v: float = Field(gt=0, le=MAX_RAIL_V)
     abs_max_v: float = Field(gt=0, le=MAX_RAIL_V)
+    min_v: float | None = Field(None, gt=0, le=MAX_RAIL_V)  # the lowest a sweep may take it (chip floor)
     current_limit_a: float = Field(gt=0, le=MAX_CURRENT_A)
     tolerance_v: float = Field(0.02, ge=MIN_TOLERANCE_V, le=MAX_TOLERANCE_V)
     ramp_step_v: float = Field(0.1, ge=MIN_RAMP_STEP_V, le=MAX_RAIL_V)

@@ -14,7 +14,9 @@ This module imports nothing outside the standard library and ``bringup.dblocatio
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from bringup.dblocation import NoDatabase, locate, migration_head, missing_message
@@ -60,6 +62,62 @@ WHERE judged.failures = 0 AND (judged.highest_failure IS NULL OR judged.vdd > ju
 GROUP BY chip.serial, chip.wafer, chip.die_x, chip.die_y, judged.core_mhz, judged.temperature_c
 ORDER BY chip.serial, judged.core_mhz, judged.temperature_c
 """
+
+
+# A chip's Vmin searches: the `vmin` measurements its runs recorded (the latest search at a corner
+# wins), and the lot's chips so that a chip never searched is listed as such.
+CHIPS_OF_LOT_SQL = "SELECT serial, wafer, die_x, die_y FROM chip WHERE lot = :lot ORDER BY serial"
+VMIN_SEARCHES_SQL = """
+SELECT chip.serial, m.core_mhz, m.temperature_c, m.value, m.run_id
+FROM measurement AS m
+JOIN run ON run.id = m.run_id
+JOIN chip ON chip.id = run.chip_id
+WHERE chip.lot = :lot AND m.name = 'vmin'
+ORDER BY m.time
+"""
+CONDITION_DIGITS = 6  # conditions are compared at this resolution: 0.8 and 0.8000000001 are one corner
+
+
+@dataclass(frozen=True, slots=True)
+class VminSearch:
+    """A chip's Vmin at one corner from its latest `vmin` search; `vmin_v` None: never searched."""
+
+    chip_serial: str
+    wafer: int | None
+    die_x: int | None
+    die_y: int | None
+    core_mhz: float | None
+    temperature_c: float | None
+    vmin_v: float | None
+    run_id: str | None
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, CONDITION_DIGITS)
+
+
+def latest_vmin_searches(chips: Iterable[Sequence[Any]], found: Iterable[Sequence[Any]]) -> list[VminSearch]:
+    """Rows of CHIPS_OF_LOT_SQL and VMIN_SEARCHES_SQL -> each chip's Vmin per corner, or one row
+    with no Vmin for a chip that was never searched."""
+    latest: dict[tuple[Any, ...], tuple[float, str]] = {}
+    for serial, mhz, temp, value, run_id in found:
+        latest[(serial, rounded(mhz), rounded(temp))] = (value, run_id)
+    result = []
+    for serial, wafer, die_x, die_y in chips:
+        corners = sorted(((mhz, temp) for s, mhz, temp in latest if s == serial),
+                         key=lambda c: tuple((v is None, v or 0.0) for v in c))
+        for mhz, temp in corners:
+            value, run_id = latest[(serial, mhz, temp)]
+            result.append(VminSearch(serial, wafer, die_x, die_y, mhz, temp, value, run_id))
+        if not corners:
+            result.append(VminSearch(serial, wafer, die_x, die_y, None, None, None, None))
+    return result
+
+
+def vmin_searches_by_lot(conn: sqlite3.Connection, lot: str) -> list[VminSearch]:
+    params = {"lot": lot}
+    return latest_vmin_searches(conn.execute(CHIPS_OF_LOT_SQL, params).fetchall(),
+                                conn.execute(VMIN_SEARCHES_SQL, params).fetchall())
 
 
 def connect(db: str | None) -> sqlite3.Connection | None:

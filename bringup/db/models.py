@@ -238,3 +238,26 @@ class RecordedJournal(Base):
     journal_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     run_id: Mapped[str] = mapped_column(String(RUN_ID_LENGTH), index=True)
     seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class SweepPointRow(Base):
+    """One point of a shmoo or Vmin sweep: its conditions, what it showed, how it was decided.
+
+    A point confirmed after a first execution is recorded again; the latest row is its verdict.
+    """
+
+    __tablename__ = "sweep_point"
+    __table_args__ = (Index("ix_sweep_point_run_step", "run_id", "step_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("run.id"))
+    step_index: Mapped[int] = mapped_column(Integer)
+    vdd_core_v: Mapped[float | None] = mapped_column(Float)
+    core_mhz: Mapped[float | None] = mapped_column(Float)
+    temperature_c: Mapped[float | None] = mapped_column(Float)  # the forcer's set point
+    die_c: Mapped[float | None] = mapped_column(Float)  # the die as read at the point
+    outcome: Mapped[str] = mapped_column(String(10))  # pass, fail, hang, inferred
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    vectors_passed: Mapped[int] = mapped_column(Integer, default=0)
+    vectors_run: Mapped[int] = mapped_column(Integer, default=0)
+    time: Mapped[float] = mapped_column(Float)

@@ -15,12 +15,17 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, case, false, func, select, text, true
 
-from bringup.db.fastread import VMIN_BY_LOT_SQL, VminPoint
-from bringup.db.models import Chip, MeasurementRow, Run, Runbook, Station, Step, Vector
+from bringup.db.fastread import (
+    CHIPS_OF_LOT_SQL,
+    CONDITION_DIGITS,
+    VMIN_BY_LOT_SQL,
+    VMIN_SEARCHES_SQL,
+    VminPoint,
+    VminSearch,
+    latest_vmin_searches,
+)
+from bringup.db.models import Chip, MeasurementRow, Run, Runbook, Station, Step, SweepPointRow, Vector
 from bringup.db.models import VectorResultRow as VR
-
-# Conditions are compared at this resolution so 0.8 and 0.8000000001 are one corner.
-CONDITION_DIGITS = 6
 
 
 def _epoch(since: float | datetime | None) -> float | None:
@@ -635,6 +640,8 @@ def lot_corner_yield(engine: Engine, lot: str) -> list[CornerYield]:
     )
     with engine.connect() as conn:
         return [CornerYield(*row) for row in conn.execute(stmt)]
+
+
 def recorded_verdicts(engine: Engine, run_id: str) -> tuple[dict[int, str], set[tuple[int, str, int]]]:
     """What a run recorded before it died: each step's status by index, and the keys (step
     index, vector content hash, repeat) of its failed vector results. A resume counts both."""
@@ -646,3 +653,89 @@ def recorded_verdicts(engine: Engine, run_id: str) -> tuple[dict[int, str], set[
             .where(VR.run_id == run_id, VR.passed == false())
         ).all()
     return steps, {(index, content_hash, repeat) for index, content_hash, repeat in failed}
+
+
+# ---------------------------------------------------------------------------------- sweeps
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPointRecord:
+    step_index: int
+    vdd_core_v: float | None
+    core_mhz: float | None
+    temperature_c: float | None
+    die_c: float | None
+    outcome: str
+    confirmed: bool
+    vectors_passed: int
+    vectors_run: int
+
+
+def sweep_points(engine: Engine, run_id: str) -> list[SweepPointRecord]:
+    """Every recorded sweep point of a run, oldest first (a later row of a point supersedes)."""
+    p = SweepPointRow
+    stmt = (
+        select(p.step_index, p.vdd_core_v, p.core_mhz, p.temperature_c, p.die_c, p.outcome, p.confirmed,
+               p.vectors_passed, p.vectors_run)
+        .where(p.run_id == run_id)
+        .order_by(p.id)
+    )
+    with engine.connect() as conn:
+        return [SweepPointRecord(*row) for row in conn.execute(stmt)]
+
+
+def recorded_vector_passes(engine: Engine, run_id: str) -> dict[tuple[int, str, int], bool]:
+    """(step index, vector content hash, repeat) -> passed, for every vector result of a run."""
+    stmt = (
+        select(VR.step_index, Vector.content_hash, VR.repeat, VR.passed)
+        .join(Vector, Vector.id == VR.vector_id)
+        .where(VR.run_id == run_id)
+    )
+    with engine.connect() as conn:
+        return {(step, digest, repeat): bool(passed) for step, digest, repeat, passed in conn.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class ShmooMap:
+    """One sweep step of a run as a map: the latest outcome of every recorded point."""
+
+    run_id: str
+    chip_serial: str
+    step_index: int
+    step_name: str
+    points: tuple[SweepPointRecord, ...]
+
+    @property
+    def temperatures(self) -> list[float | None]:
+        return sorted({p.temperature_c for p in self.points}, key=lambda t: (t is None, t or 0.0))
+
+    def at(self, temperature_c: float | None) -> list[SweepPointRecord]:
+        return [p for p in self.points if p.temperature_c == temperature_c]
+
+
+def shmoo_maps(engine: Engine, run_id: str) -> list[ShmooMap]:
+    """The sweep steps of a run (shmoo and vmin), each with its points; [] when it has none."""
+    latest: dict[tuple[Any, ...], SweepPointRecord] = {}
+    for point in sweep_points(engine, run_id):
+        latest[(point.step_index, point.vdd_core_v, point.core_mhz, point.temperature_c)] = point
+    with engine.connect() as conn:
+        serial = conn.execute(
+            select(Chip.serial).join(Run, Run.chip_id == Chip.id).where(Run.id == run_id)
+        ).scalar_one_or_none()
+        names = dict(conn.execute(select(Step.index, Step.name).where(Step.run_id == run_id)).all())
+    maps = []
+    for step_index in sorted({key[0] for key in latest}):
+        points = tuple(p for key, p in latest.items() if key[0] == step_index)
+        maps.append(ShmooMap(run_id, serial or "?", step_index, names.get(step_index, "sweep"), points))
+    return maps
+
+
+def vmin_searches(engine: Engine, lot: str) -> list[VminSearch]:
+    """Each chip of a lot: its Vmin per (frequency, temperature) from the `vmin` measurements its
+    Vmin searches recorded (the latest search wins), or one row with no Vmin where none ran.
+    The same SQL as the command's sqlite3 path (bringup.db.fastread)."""
+    params = {"lot": lot}
+    with engine.connect() as conn:
+        chips = conn.execute(text(CHIPS_OF_LOT_SQL), params).all()
+        found = conn.execute(text(VMIN_SEARCHES_SQL), params).all()
+    return latest_vmin_searches(chips, found)

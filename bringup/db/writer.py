@@ -30,6 +30,7 @@ from bringup.db.models import (
     Runbook,
     Station,
     Step,
+    SweepPointRow,
     Vector,
     VectorResultRow,
 )
@@ -45,6 +46,7 @@ from bringup.events import (
     StepFinished,
     StepStarted,
     StepStatus,
+    SweepPoint,
     VectorResult,
 )
 
@@ -62,6 +64,10 @@ VECTOR_RESULT_COLUMNS = (
 NOTIFY_CHANNEL = "bringup_results"
 RAIL_SAMPLE_COLUMNS = ("run_id", "rail", "volts", "amps", "time")
 EVENT_LOG_COLUMNS = ("run_id", "time", "kind", "text")
+SWEEP_POINT_COLUMNS = (
+    "run_id", "step_index", "vdd_core_v", "core_mhz", "temperature_c", "die_c", "outcome",
+    "confirmed", "vectors_passed", "vectors_run", "time",
+)  # fmt: skip
 
 
 # Row builders in column order (MEASUREMENT_COLUMNS, RAIL_SAMPLE_COLUMNS): attrgetter does the
@@ -108,6 +114,7 @@ class RowWriter:
         )
         self._rail_samples = BulkInsert(RailSampleRow.__table__, RAIL_SAMPLE_COLUMNS, dialect)
         self._event_log = BulkInsert(EventLogRow.__table__, EVENT_LOG_COLUMNS, dialect)
+        self._sweep_points = BulkInsert(SweepPointRow.__table__, SWEEP_POINT_COLUMNS, dialect)
         self.open_runs: set[str] = set()
         self._vector_ids: dict[str, int] = {}
         self._now = server_now(dialect.name)  # heartbeats in the database's time, never ours
@@ -135,6 +142,7 @@ class RowWriter:
         event_log: list[Row] = []
         steps_started: list[dict[str, Any]] = []
         steps_finished: list[dict[str, Any]] = []
+        sweep_points: list[Row] = []
         for item in batch:
             kind = type(item)
             if kind is Measurement:  # the hot path: one C-level getter per part of the row
@@ -145,6 +153,11 @@ class RowWriter:
                 rail_samples.append(_rail_sample_fields(item))
             elif kind is VectorResult:
                 vector_results.append(self._vector_result_row(conn, item))
+            elif kind is SweepPoint:
+                c = item.conditions
+                sweep_points.append((item.run_id, item.step_index, c.vdd_core_v, c.core_mhz, c.temperature_c,
+                                     item.die_c, str(item.outcome), item.confirmed, item.vectors_passed,
+                                     item.vectors_run, item.ts))
             elif kind is ConsoleLine:
                 event_log.append((item.run_id, item.ts, f"console-{item.direction}", item.text))
             elif kind is Log:
@@ -168,6 +181,7 @@ class RowWriter:
         self._vector_results.execute(conn, vector_results)
         self._rail_samples.execute(conn, rail_samples)
         self._event_log.execute(conn, event_log)
+        self._sweep_points.execute(conn, sweep_points)
 
     def _write_control(self, conn: Connection, event: RunEvent) -> list[Row]:
         """Write a run or step milestone; returns its line for the run's event log."""

@@ -71,10 +71,11 @@ class SimLab:
         executor: Executor | None = None,
         ram_base: int = DEFAULT_RAM_BASE,
         ram_size: int = DEFAULT_RAM_SIZE,
+        die: tuple[int, int] | None = None,
     ) -> None:
         self.chip_serial = chip_serial
         self.clock = SimClock(time_scale)
-        self.physics = Physics(chip_serial, self.clock)
+        self.physics = Physics(chip_serial, self.clock, die)
         self.chip = SimChip(
             chip_serial, self.physics, ram_base=ram_base, ram_size=ram_size,
             executor=executor if executor is not None else ReferenceCoreExecutor(),

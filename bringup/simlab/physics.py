@@ -25,6 +25,18 @@ THETA_C_PER_W = 10.0  # junction to forced air
 DEFAULT_PLL_MULTIPLIER = 20
 CLOCK_MIN_HZ, CLOCK_MAX_HZ, CLOCK_MIN_VPP = 10e6, 30e6, 1.0
 SETTLE_PASSES = 6
+# Dies near the wafer edge are slower: Vmin rises with the square of the distance from the
+# centre, by EDGE_VMIN_V at WAFER_RADIUS_DIES (two chips of one lot differ by serial and place).
+EDGE_VMIN_V = 0.020
+WAFER_RADIUS_DIES = 10.0
+
+
+def die_position_vmin_v(die: tuple[int, int] | None) -> float:
+    """What the die's place on the wafer adds to its Vmin (0 at the centre or when unknown)."""
+    if die is None:
+        return 0.0
+    x, y = die
+    return EDGE_VMIN_V * (x * x + y * y) / WAFER_RADIUS_DIES**2
 
 
 @dataclass
@@ -66,8 +78,9 @@ def rigol_dp832_channels() -> list[SupplyChannel]:
 class Physics:
     """Bench + chip state. Instruments change settings under `lock`, then call `update()`."""
 
-    def __init__(self, chip_serial: str, clock: SimClock) -> None:
+    def __init__(self, chip_serial: str, clock: SimClock, die: tuple[int, int] | None = None) -> None:
         self.clock = clock
+        self.die_offset_v = die_position_vmin_v(die)
         self.lock = threading.RLock()
         self.corner = ProcessCorner.from_serial(chip_serial)
         self.chip = ChipPower(self.corner)
@@ -172,7 +185,7 @@ class Physics:
         with self.lock:
             self.update()
             mhz = self.core_hz / 1e6 if core_mhz is None else core_mhz
-            return self.corner.vmin(mhz, self.die_c if die_c is None else die_c)
+            return self.corner.vmin(mhz, self.die_c if die_c is None else die_c) + self.die_offset_v
 
     def core_margin_v(self) -> float:
         """Core volts at the die above Vmin at the present operating point (negative: below)."""

@@ -7,14 +7,16 @@ from bringup.steps.clock import SetClockStep
 from bringup.steps.console import ConsoleExpectStep
 from bringup.steps.measure import MeasureStep
 from bringup.steps.power import PowerOffStep, PowerOnStep, SetRailStep
+from bringup.steps.shmoo import ShmooStep
 from bringup.steps.thermal import SetTemperatureStep
 from bringup.steps.vectors import RunVectorsStep
+from bringup.steps.vmin import VminStep
 from bringup.steps.wait import CheckpointStep, WaitStep
 
 STEP_CLASSES: dict[str, type[Step]] = {
     cls.kind: cls
     for cls in (
         PowerOnStep, PowerOffStep, SetRailStep, MeasureStep, ConsoleExpectStep, WaitStep,
-        SetClockStep, SetTemperatureStep, RunVectorsStep, CheckpointStep,
+        SetClockStep, SetTemperatureStep, RunVectorsStep, CheckpointStep, ShmooStep, VminStep,
     )
 }

@@ -157,6 +157,9 @@ class StepContext:
     temperature_c: float | None = None
     done_vectors: set[tuple[int, str, int]] = field(default_factory=set)
     thermal: ThermalController | None = None
+    # What a resumed run recorded of its sweeps: SweepPoint rows and vector verdicts by key.
+    recorded_sweep_points: tuple[Any, ...] = ()
+    recorded_vector_passes: dict[tuple[int, str, int], bool] = field(default_factory=dict)
     _dut: Dut | None = None
 
     @property

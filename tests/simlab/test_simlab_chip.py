@@ -94,7 +94,7 @@ def test_monitor_identifies_and_sets_the_clock(booted) -> None:
         "OK chip=SIM-0001 fw=bringup-mon/1.0 ram=80000000+00010000 ref_mhz=25.000 core_mhz=500"
     ]
     assert booted.command("clk") == ["OK 500 25.000 20"]
-    assert booted.command("CLK 2000") == ["ERR 422 core clock 2000 MHz out of range 50-1000 MHz"]
+    assert booted.command("CLK 2000") == ["ERR 422 core clock 2000 MHz out of range 50-1600 MHz"]
     assert booted.command("CLK 500")[-1] == "OK 500 25.000 20"
 
 

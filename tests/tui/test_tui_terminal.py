@@ -100,7 +100,6 @@ def test_demo_at_100x30_shows_rails_in_order_and_eta_then_n_starts_the_next_chip
     wait_until(lambda: not session_alive(tmux), 60, "the demo to exit after q", lambda: screen(tmux))
 
 
-@pytest.mark.xfail(strict=False, reason="needs the shmoo overnight runbook (C)")
 def test_demo_shows_the_shmoo_filling_in(tmux, tmp_path):
     start_in_tmux(tmux, tmp_path, f"{BRINGUP} demo --db sqlite:///{tmp_path / 'lab.db'}", (160, 48))
     wait_until(lambda: "at 25 °C" in screen(tmux) and "●" in screen(tmux), 60, "the first shmoo points",
