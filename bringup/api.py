@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 
 Watcher = Callable[[Any], None]
 log = logging.getLogger(__name__)
+# How long a resume waits for the killed run's watchdog to finish its power-down and let go of
+# the station lease (its power-down retries a silent supply for 5 s, the forcer park as long).
+WATCHDOG_FINISH_S = 30.0
 # The suites shipped with bringup (runbooks/vectors in the source tree).
 SHIPPED_VECTORS = Path(__file__).resolve().parents[1] / "runbooks" / "vectors"
 
@@ -153,7 +156,9 @@ def _execute(
         # Signals and dying threads abort the run from here on; the lease refuses a busy bench
         # before anything is opened (docs/safety.md).
         stack.enter_context(guard_run(control, station=spec.name))
-        lease = stack.enter_context(StationLease(spec.name, run_id, listens_for_estop=_on_main_thread()))
+        lease = stack.enter_context(StationLease(
+            spec.name, run_id, listens_for_estop=_on_main_thread(),
+            wait_for_same_run_s=WATCHDOG_FINISH_S if resume is not None else 0.0))
         engine = engine or make_engine(db_url)  # a resume has opened (and checked) it already
         stack.callback(engine.dispose)
         refuse_if_recorded_running(engine, spec.name, run_id)  # a run on another host, same database

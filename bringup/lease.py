@@ -97,8 +97,12 @@ class StationBusy(ConfigError):
 class StationLease:
     """`with StationLease("simlab", run_id):` holds the bench, or raises StationBusy at once."""
 
-    def __init__(self, station: str, run_id: str, *, listens_for_estop: bool = False) -> None:
+    def __init__(self, station: str, run_id: str, *, listens_for_estop: bool = False,
+                 wait_for_same_run_s: float = 0.0) -> None:
         self.station = station
+        # A resume of a run killed a moment ago finds the lease still held by that run's
+        # watchdog, which is powering the bench down: wait (bounded) for it, for that run only.
+        self.wait_for_same_run_s = wait_for_same_run_s
         self.owner = LeaseOwner(run_id, socket.gethostname(), os.getpid(), time.time(), listens_for_estop)
         self.path = lease_path(station)
         self._fd: int | None = None
@@ -111,15 +115,21 @@ class StationLease:
         return self._fd
 
     def acquire(self) -> StationLease:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise StationBusy(self.station, read_owner(self.path)) from None
-        except BaseException:
-            os.close(fd)
-            raise
+        deadline = time.monotonic() + self.wait_for_same_run_s
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                os.close(fd)
+                owner = read_owner(self.path)
+                if owner is None or owner.run_id != self.owner.run_id or time.monotonic() >= deadline:
+                    raise StationBusy(self.station, owner) from None
+                time.sleep(0.1)  # its watchdog is still powering the bench down
+            except BaseException:
+                os.close(fd)
+                raise
         self._fd = fd
         self._write_owner()
         return self

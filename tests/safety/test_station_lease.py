@@ -8,6 +8,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 from polling import wait_until
@@ -105,3 +107,17 @@ def test_a_run_recorded_live_on_another_host_holds_the_station_too(bench: Safety
     with pytest.raises(StationBusy, match=rf"^station simlab is busy: run {run_id[:8]} \(pid 4242 on host bench3\)"):
         run_runbook(bench.runbook(LONG_WAIT), bench.station, "SIM-0001", db_url=bench.db_url)
     assert bench.scpi_commands == []
+
+
+def test_a_resume_waits_for_its_own_dead_run_s_watchdog_but_never_for_another_run() -> None:
+    held = StationLease("simlab", "run-killed").acquire()  # the killed run's watchdog, powering down
+    try:
+        started = time.monotonic()
+        with pytest.raises(StationBusy, match="run run-kill"):
+            StationLease("simlab", "another-run", wait_for_same_run_s=30).acquire()
+        assert time.monotonic() - started < 5, "another run's lease must be refused at once"
+        threading.Timer(0.3, held.release).start()  # the watchdog finishes and lets go
+        resumed = StationLease("simlab", "run-killed", wait_for_same_run_s=30).acquire()
+        resumed.release()
+    finally:
+        held.release()
