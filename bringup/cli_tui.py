@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
+from bringup.cli_options import DB_OPTION
+
 
 @click.command()
 @click.option("--station", "station_path", required=True, type=click.Path(dir_okay=False, exists=True),
               help="Station file (YAML) describing the bench.")
-@click.option("--db", "db_url", envvar="BRINGUP_DB", default=None,
-              help="Database URL (default sqlite:///lab.db; env BRINGUP_DB).")
+@DB_OPTION
 @click.option("--runbooks", "runbooks_dir", type=click.Path(file_okay=False, exists=True), default=None,
               help="Folder of runbooks (*.yaml) to pick from (default: the shipped runbooks/).")
 @click.option("--chip", default="", help="Chip serial to fill in on the start screen.")
