@@ -32,7 +32,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # A NaN reading has no NOT NULL form: it goes back as NaN where the database can hold one.
+    # A NaN reading has no NOT NULL form in 0006: PostgreSQL gets NaN back; SQLite, which has
+    # no REAL NaN, keeps the text 'NaN' (readers of 0006 see a string, not a lost row).
     op.execute("UPDATE measurement SET value = 'NaN' WHERE value IS NULL")
     with op.batch_alter_table("measurement") as batch:
         batch.alter_column("value", existing_type=sa.Float(), nullable=False)
