@@ -16,37 +16,12 @@ from typing import Any, TypeVar
 
 import click
 
+from bringup.cli_options import DB_OPTION, FORMAT_OPTION, STATION_OPTION
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_ABORTED, EXIT_INTERNAL_ERROR = 0, 1, 2, 3, 4
 MAX_ERROR_LINES = 20  # a file with hundreds of mistakes: the first ones, and a count of the rest
-FORMAT_OPTION = click.option(
-    "--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
-    show_default=True,
-    help="table for people; csv or json (full values, one record a row) for programs.",
-)
-
-
-def _located_db(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
-    """--db, else $BRINGUP_DB, else bringup.toml's db, else ./lab.db: one URL for every command."""
-    from bringup.dblocation import locate
-
-    try:
-        return locate(value).url
-    except Exception as exc:  # a broken bringup.toml: one line with the fix, exit 2
-        from bringup.yamlfile import ConfigError
-
-        if not isinstance(exc, ConfigError):
-            raise
-        raise click.BadParameter(str(exc)) from None
-
-
-DB_OPTION = click.option("--db", "db_url", envvar="BRINGUP_DB", default=None, callback=_located_db,
-                         help="Database URL or SQLite file (else $BRINGUP_DB, bringup.toml's db, ./lab.db).")
-STATION_OPTION = click.option("--station", "station_path", required=True, type=click.Path(dir_okay=False),
-                              help="Station file (YAML) describing the bench.")
-
-
 def friendly_errors(command: F) -> F:
     """Print a user's mistake (a ConfigError, an unreachable instrument) as lines, not a traceback.
 

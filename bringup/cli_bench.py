@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from bringup.cli_options import DB_OPTION, STATION_OPTION
+
 AUDIT_LOG_NAME = "bringup-audit.log"
 
 
@@ -32,10 +34,8 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.command("clear")
-@click.option("--station", "station_path", required=True, type=click.Path(dir_okay=False),
-              help="Station file (YAML) describing the bench.")
-@click.option("--db", "db_url", envvar="BRINGUP_DB", default=None,
-              help="Database URL; the audit line goes beside its file (default sqlite:///lab.db).")
+@STATION_OPTION
+@DB_OPTION  # the audit line goes beside its file
 @click.option("--yes", is_flag=True, help="Do not ask before clearing.")
 @friendly_errors
 def instruments_clear(station_path: str, db_url: str | None, yes: bool) -> None:

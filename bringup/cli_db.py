@@ -6,8 +6,8 @@ import sys
 
 import click
 
-DB_OPTION = click.option("--db", "db_url", envvar="BRINGUP_DB", default=None,
-                         help="Database URL (default sqlite:///lab.db; env BRINGUP_DB).")
+from bringup.cli_options import DB_OPTION
+
 EXIT_OK, EXIT_UNREACHABLE = 0, 3
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-DB_OPTION = click.option("--db", "db_url", envvar="BRINGUP_DB", default=None,
-                         help="Database URL (default sqlite:///lab.db; env BRINGUP_DB).")
+from bringup.cli_options import DB_OPTION
 
 
 @click.group()

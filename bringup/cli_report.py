@@ -12,9 +12,10 @@ from pathlib import Path
 
 import click
 
+from bringup.cli_options import DB_OPTION
+
 EXIT_INVALID_INPUT = 2
 EXPORT_FORMATS = ("csv", "json", "stdf")
-_DB_HELP = "Database URL or SQLite file (else $BRINGUP_DB, bringup.toml's db, ./lab.db)."
 
 
 def _fail(message: str) -> None:
@@ -60,7 +61,7 @@ def _write_whole(out: str, write: Callable[[Path], object]) -> None:
     "--lot", default=None, help="A report on a lot (Vmin per chip, yield per corner) instead of a run."
 )
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="The HTML file to write.")
-@click.option("--db", "db_url", envvar="BRINGUP_DB", default=None, help=_DB_HELP)
+@DB_OPTION
 def report(run_id: str | None, lot: str | None, out: str, db_url: str | None) -> None:
     """One self-contained HTML file about RUN_ID (or --lot L): open it anywhere, no network."""
     if (run_id is None) == (lot is None):
@@ -98,7 +99,7 @@ def report(run_id: str | None, lot: str | None, out: str, db_url: str | None) ->
     help="csv (one row a result), json (the whole record) or stdf (STDF V4).",
 )
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="The file to write.")
-@click.option("--db", "db_url", envvar="BRINGUP_DB", default=None, help=_DB_HELP)
+@DB_OPTION
 def export(run_id: str, export_format: str, out: str, db_url: str | None) -> None:
     """Write a run's results for other tools: CSV, JSON or STDF V4."""
     engine = _open(db_url)

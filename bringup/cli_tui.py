@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from bringup.cli_options import DB_OPTION
+
 KEYS_HELP = """\b
 Keys (the ? key shows them in the UI):
   start    arrows+Enter pick a runbook; Tab moves through serial, lot, wafer,
@@ -23,8 +25,7 @@ Keys (the ? key shows them in the UI):
 @click.command(epilog=KEYS_HELP)
 @click.option("--station", "station_path", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Station file (YAML) describing the bench (needed to start runs, not to --attach).")
-@click.option("--db", "db_url", envvar="BRINGUP_DB", default=None,
-              help="Database URL (default sqlite:///lab.db; env BRINGUP_DB).")
+@DB_OPTION
 @click.option("--runbooks", "runbooks_dir", type=click.Path(file_okay=False, exists=True), default=None,
               help="Folder of runbooks (*.yaml) to pick from (default: the shipped runbooks/).")
 @click.option("--chip", default="", help="Chip serial to fill in on the start screen.")

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bringup.cli_options import DB_OPTION
+
 if TYPE_CHECKING:
     from bringup.vectors import RunSummary, Vector
 
@@ -81,8 +83,7 @@ def golden(paths: tuple[str, ...], cache_dir: str | None) -> None:
               help="Run on the chip of this station, as a recorded run: powered on for it, always off "
                    "afterwards (the same path as `bringup run`).")
 @click.option("--chip", default=None, help="Serial of the chip on the bench (required with --station).")
-@click.option("--db", "db_url", envvar="BRINGUP_DB", default=None,
-              help="Database URL for the run's record (default sqlite:///lab.db; env BRINGUP_DB).")
+@DB_OPTION
 @click.option("--operator", default="", help="Who started the run (recorded with it).")
 @click.option("--reference", is_flag=True, help="Run on the reference core (a dry run, no hardware).")
 @click.option("--clock-mhz", type=float, default=None, help="Core clock for every vector.")

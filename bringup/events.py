@@ -155,7 +155,9 @@ class VectorResult(RunEvent):
     all words of ``expected ^ actual`` -- which bit positions failed anywhere (0 when passed).
     ``repeat`` numbers the executions of this vector within the step (a sweep gives each point
     its own), so (run, step_index, content_hash, repeat) names one execution: the key that the
-    database records exactly once and that a resume skips.
+    database records exactly once and that a resume skips. ``golden_key`` is the
+    `bringup.vectors.golden.golden_key` the expected words were computed under ("" when
+    unknown): the recorder shares the golden with other stations by it.
     """
 
     step_index: int
@@ -169,6 +171,7 @@ class VectorResult(RunEvent):
     repeat: int = 0
     conditions: Conditions = NO_CONDITIONS
     duration_s: float = 0.0
+    golden_key: str = ""
 
 
 class SweepOutcome(StrEnum):

@@ -1,9 +1,11 @@
 """Golden signatures from the results database, the disk cache behind it.
 
-The recorder stores each vector's golden signature in the `vector` table the first time a
-result of it is recorded; this cache reads them back (it never writes the database: only the
-recorder does), so a station that shares a database reuses every golden any station computed.
-New goldens go to the disk cache until their first result is recorded.
+The recorder stores each golden signature in the `golden` table, under the `golden_key` the
+step computed it by (vector content, reference core fingerprint, method), the first time a
+result of the vector is recorded; this cache reads them back by that key (it never writes the
+database: only the recorder does), so a station that shares a database reuses every golden any
+station with the same reference core computed, and never one from another core. New goldens
+go to the disk cache until their first result is recorded.
 
 A database that does not answer is never a step's error: the cache says so once in the log,
 serves from disk (or lets the golden be computed) and asks the database again only after
@@ -18,7 +20,7 @@ import time
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bringup.db.models import Vector
+from bringup.db.models import Golden
 from bringup.messages import first_line
 from bringup.vectors.golden import GoldenCache
 
@@ -33,16 +35,16 @@ class DatabaseGoldenCache:
         self._down_until = 0.0
         self._told = False
 
-    def get(self, content_hash: str) -> bytes | None:
-        golden = self._from_database(content_hash)
-        return golden if golden is not None else self.fallback.get(content_hash)
+    def get(self, key: str) -> bytes | None:
+        golden = self._from_database(key)
+        return golden if golden is not None else self.fallback.get(key)
 
-    def _from_database(self, content_hash: str) -> bytes | None:
+    def _from_database(self, key: str) -> bytes | None:
         if time.monotonic() < self._down_until:
             return None
         try:
             with self.engine.connect() as conn:
-                return conn.execute(select(Vector.golden).where(Vector.content_hash == content_hash)).scalar()
+                return conn.execute(select(Golden.signature).where(Golden.key == key)).scalar()
         except SQLAlchemyError as exc:
             self._down_until = time.monotonic() + self.retry_after_s
             if not self._told:
@@ -51,5 +53,5 @@ class DatabaseGoldenCache:
                             first_line(exc))
             return None
 
-    def put(self, content_hash: str, signature: bytes) -> None:
-        self.fallback.put(content_hash, signature)
+    def put(self, key: str, signature: bytes) -> None:
+        self.fallback.put(key, signature)

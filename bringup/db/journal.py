@@ -231,9 +231,15 @@ def _dataclass_decoder(cls: type) -> Callable[[Any], Any]:
             decode_one = _decoder(hint)
             takers.append((name, 0, decode_one))
 
+    # Fields added since a journal was written (at the end, with a default) take their default.
+    defaulted = {f.name for f in dataclasses.fields(cls)
+                 if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
+
     def decode_flat(values: Any) -> Any:
         fields, at = {}, 0
         for name, width, decode_one in takers:
+            if at == len(values) and name in defaulted:
+                continue
             if width:
                 fields[name] = decode_one(values[at : at + width])
                 at += width

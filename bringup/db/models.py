@@ -12,6 +12,8 @@ test compares the two.
 
 from __future__ import annotations
 
+import math
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     column,
     false,
@@ -39,6 +42,17 @@ NAMING_CONVENTION = {
 }
 
 RUN_ID_LENGTH = 32
+
+
+class Reading(TypeDecorator[float]):
+    """A measured value that may be NaN: SQLite stores a bound NaN as NULL, so a NULL reads
+    back as NaN (PostgreSQL keeps NaN itself). ±inf are REAL values on both databases."""
+
+    impl = Float
+    cache_ok = True
+
+    def process_result_value(self, value: float | None, dialect: object) -> float:
+        return math.nan if value is None else value
 
 
 class Base(DeclarativeBase):
@@ -141,7 +155,8 @@ class MeasurementRow(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("run.id"))
     step_index: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
-    value: Mapped[float] = mapped_column(Float)
+    # Nullable: NULL is a reading that was not a number (docs/database.md, "NaN readings").
+    value: Mapped[float] = mapped_column(Reading, nullable=True)
     units: Mapped[str] = mapped_column(String(20), default="")
     low: Mapped[float | None] = mapped_column(Float)
     high: Mapped[float | None] = mapped_column(Float)
@@ -161,6 +176,19 @@ class Vector(Base):
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     golden: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian u32 signature words
+
+
+class Golden(Base):
+    """A golden signature by `bringup.vectors.golden.golden_key`: the vector's content *and* the
+    reference core that computed it, so a station sharing the database never gets a golden from
+    another version of the core. (``vector.golden`` keeps the words the vector's results were
+    compared with, whichever core gave them.)"""
+
+    __tablename__ = "golden"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian u32 signature words
 
 
 class VectorResultRow(Base):

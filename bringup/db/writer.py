@@ -22,6 +22,7 @@ from bringup.db.engine import server_now
 from bringup.db.models import (
     Chip,
     EventLogRow,
+    Golden,
     Instrument,
     MeasurementRow,
     RailSampleRow,
@@ -117,6 +118,7 @@ class RowWriter:
         self._sweep_points = BulkInsert(SweepPointRow.__table__, SWEEP_POINT_COLUMNS, dialect)
         self.open_runs: set[str] = set()
         self._vector_ids: dict[str, int] = {}
+        self._golden_keys: set[str] = set()  # goldens known to be in the database
         self._now = server_now(dialect.name)  # heartbeats in the database's time, never ours
         self._step_started = _step_started_statement(dialect)
         self._step_finished = (
@@ -130,6 +132,7 @@ class RowWriter:
     def rolled_back(self, open_runs_before: set[str]) -> None:
         """Forget what was learnt inside a transaction that did not commit."""
         self._vector_ids.clear()
+        self._golden_keys.clear()
         self.open_runs = open_runs_before
 
     def write(self, conn: Connection, batch: list[Any]) -> None:
@@ -277,6 +280,8 @@ class RowWriter:
                 update=False,
             )
             self._vector_ids[item.content_hash] = vector_id
+        if item.golden_key and item.golden_key not in self._golden_keys:
+            self._write_golden(conn, item)
         failed = not item.passed
         c = item.conditions
         return (
@@ -295,6 +300,14 @@ class RowWriter:
             c.core_mhz,
             c.temperature_c,
         )
+
+    def _write_golden(self, conn: Connection, item: VectorResult) -> None:
+        """Share the golden the result was compared with, under the key it was computed by."""
+        stmt = dialect_insert(Golden.__table__, conn.dialect).values(
+            key=item.golden_key, content_hash=item.content_hash, signature=pack_words(item.expected)
+        )
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+        self._golden_keys.add(item.golden_key)
 
     def write_heartbeats(self, conn: Connection) -> None:
         """Refresh the heartbeat of every run this writer has open."""

@@ -20,6 +20,7 @@ class RunVectorsStep(Step):
     kind = "run_vectors"
 
     def run(self, ctx: StepContext) -> StepOutcome:
+        from bringup.vectors.golden import golden_key
         from bringup.vectors.golden_pool import GoldenPipeline
 
         spec = self.spec
@@ -52,7 +53,7 @@ class RunVectorsStep(Step):
                     expected=comparison.expected, actual=comparison.actual,
                     first_mismatch_addr=comparison.first_mismatch_address,
                     flipped_bits=comparison.flipped_bits, repeat=repeat, conditions=ctx.conditions(),
-                    duration_s=time.perf_counter() - start,
+                    duration_s=time.perf_counter() - start, golden_key=golden_key(vector),
                 ))  # fmt: skip
         ran = len(todo)
         resumed = f" ({skipped} already recorded)" if skipped else ""

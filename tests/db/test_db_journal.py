@@ -351,3 +351,18 @@ def test_a_spool_that_cannot_be_written_does_not_stop_a_healthy_database(engine,
     assert told == []  # the run was not faulted: the database has everything
     assert measurements(engine, run_id) == [1.0]
     assert any("cannot write the recorder's journal" in r.getMessage() for r in caplog.records)
+
+
+def test_a_journal_written_before_vector_results_had_a_golden_key_still_replays() -> None:
+    """A bringup upgraded with a journal left in the spool: the older VectorResult (one value
+    fewer) decodes with golden_key "", so replay records it and shares no golden."""
+    from bringup.db.journal import _encode, decode
+    from bringup.events import VectorResult
+
+    event = VectorResult(run_id="r", step_index=0, vector_name="v", content_hash="ab" * 32, passed=True,
+                         expected=(1,), actual=(1,), golden_key="cd" * 32)
+    kind, values = _encode(event)
+    older = (kind, values[:-1])  # as the journal holds it from before the field existed
+
+    assert decode(older) == VectorResult(**{**{f: getattr(event, f) for f in event.__dataclass_fields__},
+                                            "golden_key": ""})

@@ -69,3 +69,27 @@ def test_a_malformed_url_is_reported_with_an_example():
     # (a string without "://" is a SQLite file path, bringup.dblocation)
     with pytest.raises(DatabaseError, match=r"sqlite:///lab\.db"):
         make_engine("not a url://lab")
+
+
+def test_upgrading_to_nullable_measurement_values_keeps_every_measurement(database):
+    """0007 rebuilds SQLite's measurement table (value becomes nullable, for NaN readings)."""
+    from bringup.db.models import MeasurementRow
+
+    old = database.engine(upgrade=False)
+    upgrade(old, "0006")
+    with old.begin() as conn:
+        conn.execute(text("INSERT INTO station (name) VALUES ('S')"))
+        conn.execute(text("INSERT INTO chip (serial) VALUES ('C')"))
+        conn.execute(text("INSERT INTO runbook (name, content_hash, text) VALUES ('r', 'h', '')"))
+        conn.execute(text("INSERT INTO run (id, chip_id, station_id, runbook_id, operator, status, reason, "
+                          "started_at, heartbeat_at, software_version, resume_count) "
+                          "VALUES ('run1', 1, 1, 1, '', 'passed', '', 0, 0, '', 0)"))
+        conn.execute(text("INSERT INTO measurement (run_id, step_index, name, value, units, time) "
+                          "VALUES ('run1', 0, 'idd', 0.25, 'A', 1), ('run1', 1, 'vdd', -1e300, 'V', 2)"))
+
+    reopened = database.engine()
+
+    assert schema_differences(reopened) == []
+    with reopened.connect() as conn:
+        rows = conn.execute(select(MeasurementRow.name, MeasurementRow.value).order_by(MeasurementRow.time)).all()
+    assert [tuple(r) for r in rows] == [("idd", 0.25), ("vdd", -1e300)]
