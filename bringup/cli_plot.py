@@ -82,9 +82,13 @@ def _numbered(path: Path, number: int, total: int) -> Path:
 
 
 def _engine(db_url: str | None):
-    from bringup.db.engine import make_engine
+    """Plots only read: a database that is not there is said, never created."""
+    from bringup.dblocation import NoDatabase, open_readonly
 
-    return make_engine(db_url)
+    try:
+        return open_readonly(db_url)
+    except NoDatabase as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _engine_and_run(db_url: str | None, prefix: str):
