@@ -25,23 +25,16 @@ def plot() -> None:
               help="PNG to write (default shmoo-<run>.png; one file per step and temperature).")
 def plot_shmoo(run_id: str, db_url: str | None, out: str | None) -> None:
     """Print the shmoo of RUN in the terminal and write it as a PNG."""
-    from bringup.db.queries import shmoo_maps
-    from bringup.report.plots import shmoo_png
-    from bringup.report.shmoo_grid import shmoo_grid
+    from bringup.report.plots import shmoo_pages, shmoo_png
     from bringup.report.text_shmoo import text_shmoo
 
     engine, full_id = _engine_and_run(db_url, run_id)
-    maps = shmoo_maps(engine, full_id)
-    if not maps:
+    pages = shmoo_pages(engine, full_id)
+    if not pages:
         click.echo(f"error: run {full_id[:8]} recorded no sweep points — run a shmoo or vmin step first",
                    err=True)
         sys.exit(2)
-    pages = [(sweep, temp) for sweep in maps for temp in sweep.temperatures]
-    for number, (sweep, temp) in enumerate(pages):
-        where = " (temperature not controlled)" if temp is None else f" at {temp:g} °C"
-        title = (f"{sweep.chip_serial}{where} — {sweep.step_name} "
-                 f"(run {full_id[:8]}, step {sweep.step_index + 1})")
-        grid = shmoo_grid(sweep.at(temp))
+    for number, (title, grid) in enumerate(pages):
         click.echo(text_shmoo(grid, title) + "\n")
         path = _numbered(Path(out or f"shmoo-{full_id[:8]}.png"), number, len(pages))
         shmoo_png(grid, title, path)

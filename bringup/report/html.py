@@ -4,15 +4,13 @@ Inline CSS, figures as PNG data: URIs, no script and no network: it opens the sa
 attachment years later. Sections (each an element with a stable id, tested): summary, chip,
 station (instruments with *IDN?), steps, measurements against limits, failing vectors with
 address and bit mask, rails and temperature over time, the shmoo drawn from the run's vector
-results, and the sweep plots where the sweeps module (bringup/report/plots.py) and its
-`sweep_point` table are there.
+results, and the maps of the run's shmoo and Vmin sweeps where it has them.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import importlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -252,26 +250,10 @@ def _shmoo(record: RunRecord) -> str | None:
 
 
 def sweep_figures(engine: Any, run_id: str) -> list[tuple[str, bytes]]:
-    """The sweep plots of bringup/report/plots.py, where that module and its table exist.
+    """The run's shmoo maps (one per sweep step and temperature) as PNGs; [] without sweeps."""
+    from bringup.report.plots import run_figures
 
-    Defensive on purpose: the sweeps work (the `sweep_point` table, migration 0004, and the
-    plots module) may be absent; then the section is left out. The plots module is expected to
-    offer `run_figures(engine, run_id) -> list[(title, png bytes)]`.
-    """
-    try:
-        plots = importlib.import_module("bringup.report.plots")
-    except ImportError:
-        return []
-    run_figures = getattr(plots, "run_figures", None)
-    if run_figures is None or not _has_table(engine, "sweep_point"):
-        return []
-    return list(run_figures(engine, run_id))
-
-
-def _has_table(engine: Any, name: str) -> bool:
-    from sqlalchemy import inspect
-
-    return inspect(engine).has_table(name)
+    return run_figures(engine, run_id)
 
 
 def run_report(record: RunRecord, sweeps: Sequence[tuple[str, bytes]] = ()) -> str:

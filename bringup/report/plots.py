@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from bringup.report.shmoo_grid import CELLS, ShmooGrid
 
@@ -28,7 +29,7 @@ def _pyplot() -> Any:
     return plt
 
 
-def shmoo_png(grid: ShmooGrid, title: str, out: str | Path) -> Path:
+def shmoo_png(grid: ShmooGrid, title: str, out: str | Path | BinaryIO) -> Any:
     """A shmoo map: one coloured cell per point, the boundary line, a legend; returns the path."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
@@ -72,9 +73,37 @@ def vmin_png(series: dict[str, list[tuple[float, float]]], title: str, out: str 
     return _save(figure, out)
 
 
-def _save(figure: Any, out: str | Path) -> Path:
-    path = Path(out)
+def shmoo_pages(engine: Any, run_id: str) -> list[tuple[str, ShmooGrid]]:
+    """Every shmoo map of a run, one per sweep step and temperature, with its title."""
+    from bringup.db.queries import shmoo_maps
+    from bringup.report.shmoo_grid import shmoo_grid
+
+    pages = []
+    for sweep in shmoo_maps(engine, run_id):
+        for temp in sweep.temperatures:
+            where = " (temperature not controlled)" if temp is None else f" at {temp:g} °C"
+            title = (f"{sweep.chip_serial}{where} — {sweep.step_name} "
+                     f"(run {run_id[:8]}, step {sweep.step_index + 1})")
+            pages.append((title, shmoo_grid(sweep.at(temp))))
+    return pages
+
+
+def run_figures(engine: Any, run_id: str) -> list[tuple[str, bytes]]:
+    """The run's shmoo maps as PNG bytes, for the HTML report."""
+    figures = []
+    for title, grid in shmoo_pages(engine, run_id):
+        png = io.BytesIO()
+        shmoo_png(grid, title, png)
+        figures.append((title, png.getvalue()))
+    return figures
+
+
+def _save(figure: Any, out: str | Path | BinaryIO) -> Any:
     figure.tight_layout()
-    figure.savefig(path)
+    if hasattr(out, "write"):
+        figure.savefig(out, format="png")
+    else:
+        out = Path(out)
+        figure.savefig(out)
     _pyplot().close(figure)
-    return path
+    return out

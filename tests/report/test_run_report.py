@@ -6,7 +6,6 @@ import base64
 import shutil
 import struct
 import subprocess
-import sys
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -140,33 +139,12 @@ def test_report_renders_in_headless_chromium(recorded_run, tmp_path: Path) -> No
         assert (pixels == shmoo_colour).all(axis=-1).any()
 
 
-def test_sweep_plots_appear_only_where_the_plots_module_and_its_table_exist(
-        recorded_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import shutil as files
-    import types
-
-    from bringup.report import html as report_html
-
-    shmoo_png = base64.b64decode(read_images(recorded_run, tmp_path)[-1].removeprefix("data:image/png;base64,"))
-    plots = types.ModuleType("bringup.report.plots")
-    plots.run_figures = lambda engine, run_id: [("Shmoo of the sweep", shmoo_png)]  # type: ignore[attr-defined]
-    db_copy = tmp_path / "with-sweeps.db"
-    files.copyfile(recorded_run.db_path, db_copy)
-    engine = create_engine(f"sqlite:///{db_copy}")
-    assert report_html.sweep_figures(engine, recorded_run.run_id) == []  # no module: no section
-
-    monkeypatch.setitem(sys.modules, "bringup.report.plots", plots)
-    assert report_html.sweep_figures(engine, recorded_run.run_id) == []  # module but no table yet
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE sweep_point (id INTEGER PRIMARY KEY)"))
-    figures = report_html.sweep_figures(engine, recorded_run.run_id)
-    engine.dispose()
-
-    assert figures == [("Shmoo of the sweep", shmoo_png)]
-    out = tmp_path / "sweeps.html"
+def test_a_run_without_sweeps_has_no_sweeps_section(recorded_run, tmp_path: Path) -> None:
+    # (a run with a shmoo: tests/sweeps/test_shmoo_on_simlab.py)
+    out = tmp_path / "run.html"
     assert CliRunner().invoke(main, ["report", recorded_run.run_id, "--out", str(out),
-                                     "--db", str(db_copy)]).exit_code == 0
-    assert read(out).sections[-1] == "sweeps"
+                                     "--db", recorded_run.db_url]).exit_code == 0
+    assert "sweeps" not in read(out).sections
 
 
 def read_images(recorded_run, tmp_path: Path) -> list[str]:

@@ -91,3 +91,19 @@ def test_the_shmoo_png_shows_pass_and_fail_in_their_colours(swept, tmp_path: Pat
     for cell in ("pass", "fail"):
         wanted = tuple(int(CELL_COLOURS[cell][i:i + 2], 16) for i in (1, 3, 5))
         assert wanted in colours, cell
+
+
+def test_the_run_report_carries_the_shmoo_maps_as_images(swept, tmp_path: Path) -> None:
+    import base64
+    import re
+
+    bench, _, adaptive_run = swept
+    out = tmp_path / "run.html"
+    result = CliRunner().invoke(main, ["report", adaptive_run.run_id[:8], "--db", bench.db_url, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    sweeps = html[html.index('id="sweeps"'):]
+    titles = re.findall(r"SIM-0001 at (\d+) °C", sweeps)
+    assert {"25", "85"} <= set(titles)
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', sweeps)
+    assert images and all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
