@@ -28,6 +28,7 @@ from bringup.db.models import (
     Runbook,
     Station,
     Step,
+    SweepPointRow,
     Vector,
     VectorResultRow,
 )
@@ -44,6 +45,8 @@ from bringup.events import (
     StepFinished,
     StepStarted,
     StepStatus,
+    SweepOutcome,
+    SweepPoint,
     VectorResult,
 )
 
@@ -247,6 +250,20 @@ def _event_log(run_id: str, last: int) -> Any:
     return select(r.id, r.kind, r.text, r.time).where(r.run_id == run_id, r.id > last).order_by(r.id)
 
 
+def _sweep_points(run_id: str, last: int) -> Any:
+    p = SweepPointRow
+    return (select(p.id, p.step_index, p.vdd_core_v, p.core_mhz, p.temperature_c, p.die_c, p.outcome,
+                   p.confirmed, p.vectors_passed, p.vectors_run, p.time)
+            .where(p.run_id == run_id, p.id > last).order_by(p.id))
+
+
+def _sweep_point(run_id: str, row: Any) -> SweepPoint:
+    # done/total are not recorded: the map fills in, the step's progress bar shows no total.
+    return SweepPoint(run_id=run_id, step_index=row.step_index, conditions=_conditions(row),
+                      outcome=SweepOutcome(row.outcome), confirmed=row.confirmed, die_c=row.die_c,
+                      vectors_passed=row.vectors_passed, vectors_run=row.vectors_run, ts=row.time)
+
+
 def _log_line(run_id: str, row: Any) -> RunEvent:
     if row.kind.startswith("console-"):
         direction = row.kind.removeprefix("console-")
@@ -258,6 +275,7 @@ def _log_line(run_id: str, row: Any) -> RunEvent:
 _TABLES: tuple[tuple[str, Callable[[str, int], Any], Callable[[str, Any], RunEvent]], ...] = (
     ("measurement", _measurements, _measurement),
     ("vector_result", _vector_results, _vector_result),
+    ("sweep_point", _sweep_points, _sweep_point),
     ("rail_sample", _rail_samples, _rail_sample),
     ("event_log", _event_log, _log_line),
 )

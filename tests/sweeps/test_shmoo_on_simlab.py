@@ -12,7 +12,7 @@ from sweep_bench import SweepBench, grids, open_bench, shmoo_body
 
 from bringup.cli import main
 from bringup.db.engine import make_engine
-from bringup.db.models import EventLogRow, RailSampleRow
+from bringup.db.models import EventLogRow, RailSampleRow, SweepPointRow
 from bringup.sequencer import RunReport
 
 # Coarse on purpose: 7 volts x 4 clocks x 2 temperatures; the bottom row hangs at 1 GHz.
@@ -107,3 +107,23 @@ def test_the_run_report_carries_the_shmoo_maps_as_images(swept, tmp_path: Path) 
     assert {"25", "85"} <= set(titles)
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', sweeps)
     assert images and all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
+
+
+def test_attaching_to_a_recorded_shmoo_draws_its_points(swept) -> None:
+    from bringup.events import SweepPoint
+    from bringup.tui.follow import RunFollower
+
+    bench, _, adaptive_run = swept
+    seen: list[object] = []
+    engine = make_engine(bench.db_url)
+    try:
+        follower = RunFollower(engine, adaptive_run.run_id, seen.append)
+        while follower.poll():  # a page at a time, as the attached screen reads it
+            pass
+        with engine.connect() as conn:
+            recorded = conn.execute(select(SweepPointRow.outcome).where(
+                SweepPointRow.run_id == adaptive_run.run_id).order_by(SweepPointRow.id)).scalars().all()
+    finally:
+        engine.dispose()
+    points = [event for event in seen if isinstance(event, SweepPoint)]
+    assert recorded and [str(point.outcome) for point in points] == recorded
