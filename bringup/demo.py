@@ -20,16 +20,15 @@ DEMO_TIME_SCALE = 100.0  # a 60 s forcer soak takes 0.6 s
 
 def run_demo(chip_serial: str, *, db_url: str | None = None, runbook: Path | None = None,
              tui: bool = False) -> int:
-    from rich.console import Console
 
     from bringup.api import run_runbook
     from bringup.bench_check import check_station, print_report
     from bringup.db.engine import database_url
-    from bringup.progress import ProgressView
+    from bringup.progress import ProgressView, line_console
     from bringup.simlab import SimLab
     from bringup.station import load_station
 
-    out = Console(highlight=False)
+    out = line_console()
     runbook = runbook or RUNBOOKS / "overnight.yaml"
     with tempfile.TemporaryDirectory(prefix="bringup-demo-") as folder, \
             SimLab(chip_serial=chip_serial, time_scale=DEMO_TIME_SCALE) as lab:

@@ -22,13 +22,22 @@ from bringup.events import (
     VectorResult,
 )
 
+
+def line_console() -> Console:
+    """Rich output for lines: wrapped to the terminal on a terminal, never wrapped into a pipe or
+    a log file (a reason or a run id split over two lines breaks grep and the next program)."""
+    import sys
+
+    return Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+
+
 _STYLE = {"passed": "green", "failed": "red", "error": "red", "aborted": "yellow", "skipped": "dim"}
 
 
 class ProgressView:
     def __init__(self, console: Console | None = None, *, every_vectors: int = 50,
                  failures_shown: int = 5) -> None:
-        self.out = console or Console(highlight=False)
+        self.out = console or line_console()
         self.every_vectors = every_vectors
         self.failures_shown = failures_shown  # per step; the database has every one
         self._vectors = self._vector_failures = 0

@@ -3,6 +3,7 @@ input (one line, no traceback, nothing touched), 3 aborted or error."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -24,9 +25,15 @@ def _run(bench: Bench, body: str, *extra: str) -> subprocess.CompletedProcess[st
 
 
 def test_exit_0_when_every_step_passes(bench: Bench) -> None:
-    done = _run(bench, "- step: power_on\n- step: power_off", "--lot", "L42", "--wafer", "3", "--die", "4", "7")
+    long_name = "settle the rails before anything else " * 3
+    body = f"- step: power_on\n- step: wait\n  name: {long_name}\n  seconds: 0\n- step: power_off"
+    done = _run(bench, body, "--lot", "L42", "--wafer", "3", "--die", "4", "7")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "run passed" in done.stdout
+    # Into a pipe nothing is wrapped: a long step line and the run id stay whole on their lines.
+    lines = done.stdout.splitlines()
+    assert f"  2. {long_name.strip()}: passed" in "\n".join(lines), done.stdout
+    assert any(re.search(r"run id [0-9a-f]{32}$", line) for line in lines), done.stdout
 
 
 def test_exit_1_when_a_measurement_is_outside_its_limits(bench: Bench) -> None:
