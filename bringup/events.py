@@ -287,8 +287,9 @@ class _DeliveryQueue:
     - for any other event, with the next of those, or at the thread's look at its queue, at
       most ``latency_s`` later.
 
-    The batch in the thread's hands still counts against ``maxsize``, except the item in the
+    The batch in the thread's hands counts against ``maxsize`` until each item goes to the
     handler, so the bound is what it was: ``maxsize`` events waiting plus the one delivered.
+    Publishers waiting for room are woken as every ``WAKE_BATCH`` items go out, not for each.
     """
 
     def __init__(self, maxsize: int, latency_s: float, group_s: float) -> None:
@@ -297,7 +298,9 @@ class _DeliveryQueue:
         self._group_s = group_s
         self._wake_batch = min(WAKE_BATCH, maxsize)
         self._items: collections.deque[object] = collections.deque()
-        self._in_hand = 0  # taken by the delivery thread, not yet all delivered
+        # Taken by the delivery thread, not yet handed to the handler. Only that thread writes
+        # it; publishers read it under the lock (a stale value only shows less room).
+        self._in_hand = 0
         lock = threading.Lock()
         self._ready = threading.Condition(lock)  # the delivery thread sleeps here
         self._room = threading.Condition(lock)  # lossless publishers wait here
@@ -308,7 +311,10 @@ class _DeliveryQueue:
         self._room_waiters = 0
 
     def _full(self) -> bool:
-        return len(self._items) + max(0, self._in_hand - 1) >= self.maxsize
+        return len(self._items) + self._in_hand >= self.maxsize
+
+    def _batch_fits(self) -> bool:
+        return len(self._items) + self._in_hand <= self.maxsize - self._wake_batch
 
     def put_nowait(self, item: object) -> bool:
         with self._ready:
@@ -325,7 +331,8 @@ class _DeliveryQueue:
                 self._wake_urgent()
                 self._room_waiters += 1
                 try:
-                    if not self._room.wait_for(lambda: not self._full(), timeout):
+                    # Hysteresis: a waiting publisher goes on once a batch fits, not one event.
+                    if not self._room.wait_for(self._batch_fits, timeout):
                         return False
                 finally:
                     self._room_waiters -= 1
@@ -334,23 +341,30 @@ class _DeliveryQueue:
 
     def _append(self, item: object) -> None:
         self._items.append(item)
-        if item is _STOP or item is _WAKE or len(self._items) >= self._wake_batch:
+        if item is _STOP or item is _WAKE or len(self._items) == self._wake_batch:
             self._wake_urgent()
-        elif type(item) in MILESTONES:
+        elif type(item) in MILESTONES and not self._due:
             self._due = True
             if self._listening_for_due:
                 self._ready.notify()
 
     def _wake_urgent(self) -> None:
-        self._urgent = True
-        if self._listening:
-            self._ready.notify()
+        if not self._urgent:
+            self._urgent = True
+            if self._listening:
+                self._ready.notify()
 
-    def take(self, wait: bool) -> collections.deque[object]:
-        """Everything queued (the last batch is delivered by now). With ``wait``, sleep first
-        while nothing is due (see the class); the result may be empty."""
+    def handing_over(self) -> None:
+        """The delivery thread hands the next item of its batch to the handler."""
+        self._in_hand -= 1
+        if self._room_waiters and self._in_hand % self._wake_batch == 0:
+            with self._ready:  # (a publisher that began to wait just now is woken by take())
+                self._room.notify_all()
+
+    def take(self, wait: bool, delivered: bool) -> collections.deque[object]:
+        """Everything queued (the last batch, ``delivered`` or empty, is handed over by now).
+        With ``wait``, sleep first while nothing is due (see the class); may be empty."""
         with self._ready:
-            delivered = self._in_hand > 0
             self._in_hand = 0
             if self._room_waiters:
                 self._room.notify_all()
@@ -475,19 +489,25 @@ class Subscription:
         if self._spill or not self._try_put(item):
             self._spill_item(item)
 
-    def _next_batch(self) -> collections.deque[object]:
-        """The queue first, then the spill (which holds only later events); may be empty."""
-        batch = self._queue.take(wait=not self._spill)
+    def _next_batch(self, delivered: bool) -> tuple[collections.deque[object], bool]:
+        """The queue first, then the spill (which holds only later events); may be empty.
+        True with a batch from the queue (its items are handed over one by one)."""
+        batch = self._queue.take(wait=not self._spill, delivered=delivered)
         if batch:
-            return batch
+            return batch, True
         with self._lock:
             batch, self._spill = self._spill, collections.deque()
-        return batch
+        return batch, False
 
     def _deliver(self) -> None:
         handler = self.handler
+        delivered = False
         while True:
-            for item in self._next_batch():
+            batch, queued = self._next_batch(delivered)
+            delivered = bool(batch)
+            for item in batch:
+                if queued:
+                    self._queue.handing_over()
                 if item is _WAKE:
                     continue
                 if item is _STOP:
