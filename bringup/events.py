@@ -269,6 +269,7 @@ MILESTONES = (RunStarted, StepFinished, RunFinished)
 DEFAULT_LATENCY_S = 0.05
 DEFAULT_GROUP_S = 0.005
 WAKE_BATCH = 256  # a queue holding this many events wakes its subscriber
+ROOM_FOR_A_BATCH_S = 0.05  # a publisher waits this long for room for a batch, then for any room
 
 
 class _DeliveryQueue:
@@ -289,7 +290,9 @@ class _DeliveryQueue:
 
     The batch in the thread's hands counts against ``maxsize`` until each item goes to the
     handler, so the bound is what it was: ``maxsize`` events waiting plus the one delivered.
-    Publishers waiting for room are woken as every ``WAKE_BATCH`` items go out, not for each.
+    Publishers waiting for room are woken as every ``WAKE_BATCH`` items go out, not for each
+    (after ``ROOM_FOR_A_BATCH_S``, for each: a slow subscriber's progress still counts, so the
+    back-pressure timeout still means "no room at all for that long").
     """
 
     def __init__(self, maxsize: int, latency_s: float, group_s: float) -> None:
@@ -309,6 +312,7 @@ class _DeliveryQueue:
         self._listening_for_due = False  # the thread sleeps and a milestone should wake it
         self._listening = False  # the thread sleeps
         self._room_waiters = 0
+        self._room_eager = 0  # publishers waiting for any room at all: wake them per item
 
     def _full(self) -> bool:
         return len(self._items) + self._in_hand >= self.maxsize
@@ -327,17 +331,28 @@ class _DeliveryQueue:
     def put(self, item: object, timeout: float) -> bool:
         """Wait at most ``timeout`` s for room; False if none came."""
         with self._ready:
-            if self._full():
-                self._wake_urgent()
-                self._room_waiters += 1
-                try:
-                    # Hysteresis: a waiting publisher goes on once a batch fits, not one event.
-                    if not self._room.wait_for(self._batch_fits, timeout):
-                        return False
-                finally:
-                    self._room_waiters -= 1
+            if self._full() and not self._wait_for_room(timeout):
+                return False
             self._append(item)
         return True
+
+    def _wait_for_room(self, timeout: float) -> bool:
+        """(Lock held) First for room for a batch, briefly (so a fast subscriber wakes us once
+        per batch, not per event), then for any room, woken as each item goes out."""
+        self._wake_urgent()
+        deadline = time.monotonic() + timeout
+        self._room_waiters += 1  # counted before any look at the room: no wake-up is missed
+        try:
+            if self._room.wait_for(self._batch_fits, min(timeout, ROOM_FOR_A_BATCH_S)):
+                return True
+            self._room_eager += 1
+            try:
+                return self._room.wait_for(lambda: not self._full(),
+                                           max(0.0, deadline - time.monotonic()))
+            finally:
+                self._room_eager -= 1
+        finally:
+            self._room_waiters -= 1
 
     def _append(self, item: object) -> None:
         self._items.append(item)
@@ -357,7 +372,7 @@ class _DeliveryQueue:
     def handing_over(self) -> None:
         """The delivery thread hands the next item of its batch to the handler."""
         self._in_hand -= 1
-        if self._room_waiters and self._in_hand % self._wake_batch == 0:
+        if self._room_waiters and (self._room_eager or self._in_hand % self._wake_batch == 0):
             with self._ready:  # (a publisher that began to wait just now is woken by take())
                 self._room.notify_all()
 
