@@ -32,6 +32,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -51,12 +52,28 @@ BATCH = 8  # vectors per request: small, so the first goldens come early and an 
 POLL_S = 0.1  # how late an abort is noticed while waiting for a golden
 WAIT_BASE_S = 60.0  # a worker's start (a fresh interpreter importing the core) on a loaded machine
 MIN_STEPS_PER_S = 100_000  # the reference core interprets at least this fast, even cold
+PARENT_CHECK_S = 0.5  # how late a worker notices that its run's process is gone
 
 
 def make_executor(workers: int) -> Executor:
     """Worker processes started fresh ("spawn"): forking a process with live threads (the bus,
-    the recorder, the rail monitor) can copy a lock in its locked state."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    the recorder, the rail monitor) can copy a lock in its locked state. Each worker exits when
+    the run's process is gone (see `_exit_with_parent`)."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: end this process once ``parent`` (the run) is gone. A run killed outright
+    (SIGKILL, the OOM killer) cannot shut its pool down, and an idle worker never notices: it
+    holds its own end of the task pipe, so it would wait for work for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)  # nothing to save: a golden is only of use to the run that asked for it
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
 
 
 def default_workers() -> int:
