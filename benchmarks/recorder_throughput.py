@@ -12,7 +12,7 @@ Also printed, labelled: the scripted API's ``Recorder.measurement()`` shortcut (
 no bus; no runbook step uses it) and PostgreSQL (events path, rows/s) when a server answers.
 
     .venv/bin/python benchmarks/recorder_throughput.py [--rows 200000] [--trials 3]
-        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test | none]
 """
 
 from __future__ import annotations
@@ -170,7 +170,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--trials", type=int, default=3)
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+                        help="a PostgreSQL URL, or 'none' to skip (a plain word would be a SQLite file)")
     args = parser.parse_args()
 
     ratios, fast_ratios, event_rates, fast_rates, raw_rates = [], [], [], [], []
@@ -205,7 +206,7 @@ def main() -> None:
         f"{statistics.median(fast_rates):,.0f} rows/s, ratio {statistics.median(fast_ratios):.2f}"
     )
 
-    target = postgres_schema_url(args.postgres)
+    target = None if args.postgres == "none" else postgres_schema_url(args.postgres)
     if target is not None:
         url, connect_args, schema = target
         try:

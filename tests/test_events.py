@@ -180,3 +180,60 @@ def test_rail_samples_are_thinned_for_a_stuck_lossless_subscriber_instead_of_wai
     assert sub.dropped_total >= 17 and not sub.overflowed
     recorder.gate.set()
     bus.close()
+
+
+def test_a_batch_in_the_delivery_threads_hands_still_counts_against_the_bound():
+    # latency_s=60: the thread takes events only when they are due, here when the queue is full,
+    # so it takes all four at once; the publisher must then wait with four events waiting (three
+    # of the batch, one queued) and one in the handler, as with one-at-a-time delivery.
+    recorder = GatedSubscriber()
+    bus = EventBus()
+    bus.subscribe(recorder, name="recorder", maxsize=4, lossless=True, latency_s=60)
+    published: list[int] = []
+
+    def publish_all() -> None:
+        for i in range(10):
+            bus.publish(log_event(i))
+            published.append(i)
+
+    publisher = threading.Thread(target=publish_all)
+    publisher.start()
+    assert recorder.entered.wait(5)
+    publisher.join(0.3)
+    assert publisher.is_alive(), "publish should wait while the batch in hand fills the bound"
+    assert len(published) == 5  # four waiting (three of them taken in the batch), one delivered
+
+    recorder.gate.set()
+    publisher.join(10)
+    bus.close()
+    assert recorder.texts() == [str(i) for i in range(10)]
+
+
+def test_a_milestone_is_delivered_at_once_and_brings_the_events_before_it():
+    seen: list[object] = []
+    bus = EventBus()
+    bus.subscribe(seen.append, name="recorder", lossless=True, latency_s=60)
+    bus.publish(log_event(0))  # not a milestone: it waits for one (or a minute here)
+    bus.publish(RunFinished(run_id="r1", status=RunStatus.PASSED))
+    wait_until(lambda: len(seen) == 2, timeout=10)
+    assert [type(event) for event in seen] == [Log, RunFinished]
+    bus.close()
+
+
+def test_close_delivers_events_that_wait_for_their_latency():
+    seen: list[object] = []
+    bus = EventBus()
+    bus.subscribe(seen.append, name="view", latency_s=60)
+    for i in range(3):
+        bus.publish(log_event(i))
+    bus.close(timeout=10)
+    assert [event.text for event in seen] == ["0", "1", "2"]
+
+
+def test_an_event_alone_reaches_its_subscriber_within_the_latency():
+    seen: list[object] = []
+    bus = EventBus()
+    bus.subscribe(seen.append, name="view", latency_s=0.05)
+    bus.publish(log_event(0))  # no milestone follows: the thread's look at its queue finds it
+    wait_until(lambda: len(seen) == 1, timeout=10)
+    bus.close()

@@ -8,6 +8,13 @@ threads take it from there, in batches:
   at least every ``commit_interval_s`` -- then hands the batch on;
 - the *database* thread writes it in one transaction per batch, together with how far the
   journal is now recorded (its watermark), so a later replay writes each event exactly once.
+  It commits at most every ``db_interval_s`` (sooner for ``flush()``, ``close()``, a full batch
+  or a producer waiting for room): a crash is covered by the journal's fsync, not the commit,
+  and a transaction per step would cost a run more than its SCPI queries.
+
+Each thread sleeps on its own condition (one lock): a producer's event wakes the journal only
+when a batch is due, and the journal wakes the database thread only, so a run's step loop does
+not share the GIL with threads woken for nothing.
 
 A full buffer makes the producer wait (back-pressure), so nothing is dropped. When the database
 stops taking writes (locked beyond the retries, disk full, server gone, the SQLite file deleted
@@ -88,6 +95,7 @@ class Recorder:
         engine: Engine,
         *,
         commit_interval_s: float = 0.25,
+        db_interval_s: float = 0.1,
         max_pending: int = 50_000,
         batch_rows: int = 10_000,
         heartbeat_interval_s: float = 1.0,
@@ -101,6 +109,7 @@ class Recorder:
         # a run whose results cannot be recorded should end rather than go on unrecorded.
         self._on_failure = on_failure
         self.commit_interval_s = commit_interval_s
+        self.db_interval_s = db_interval_s
         self.heartbeat_interval_s = heartbeat_interval_s
         self.spool = Path(spool) if spool else spool_dir(engine.url)
         self._max_pending = max_pending
@@ -111,7 +120,11 @@ class Recorder:
         self._db_identity_text = database_identity(engine)
         self._db_identity = _file_identity(self._db_file)
 
-        self._cond = threading.Condition(threading.Lock())
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)  # progress: room freed, rows written, closing
+        self._journal_wake = threading.Condition(lock)  # a batch is due for the journal
+        self._db_wake = threading.Condition(lock)  # journaled work for the database thread
+        self._flush_target = 0  # flush() waits for this many events: commit without pacing
         self._pending: list[Any] = []
         self._urgent = False
         self._to_db: list[tuple[list[Any], dict[str, tuple[str, int]]]] = []
@@ -163,7 +176,7 @@ class Recorder:
             self._enqueued += 1
             if kind in URGENT_EVENTS or len(self._pending) == self._batch_rows:
                 self._urgent = True
-                self._cond.notify_all()
+                self._journal_wake.notify()
 
     def measurement(
         self,
@@ -253,6 +266,8 @@ class Recorder:
     def _wait_for_room(self) -> None:
         """Back-pressure (the caller holds the lock): wait until the writers free room."""
         while len(self._pending) + self._db_backlog >= self._max_pending and not self._closing:
+            self._journal_wake.notify()  # what waits must go out now, not at the next interval
+            self._db_wake.notify()
             self._cond.wait()
         if self._closing:
             raise RecorderError("the recorder is closed; open a new Recorder to record")
@@ -265,7 +280,7 @@ class Recorder:
             self._enqueued += 1
             if urgent or len(self._pending) == self._batch_rows:
                 self._urgent = True
-                self._cond.notify_all()
+                self._journal_wake.notify()
 
     # --- draining ------------------------------------------------------------------------
 
@@ -279,7 +294,9 @@ class Recorder:
         with self._cond:
             target = self._enqueued
             self._urgent = True
-            self._cond.notify_all()
+            self._flush_target = max(self._flush_target, target)
+            self._journal_wake.notify()
+            self._db_wake.notify()
             done = self._cond.wait_for(
                 lambda: self._written >= target or self._db_failure is not None, timeout
             )
@@ -307,6 +324,8 @@ class Recorder:
         with self._cond:
             self._closing = True
             self._cond.notify_all()
+            self._journal_wake.notify()
+            self._db_wake.notify()
         deadline = time.monotonic() + timeout
         self._journal_thread.join(max(0.0, deadline - time.monotonic()))
         self._writer.join(max(0.0, deadline - time.monotonic()))
@@ -372,7 +391,7 @@ class Recorder:
     def _journal_loop(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(
+                self._journal_wake.wait_for(
                     lambda: self._urgent or len(self._pending) >= self._batch_rows or self._closing,
                     timeout=self.commit_interval_s,
                 )
@@ -389,7 +408,8 @@ class Recorder:
                         self._written += len(batch)  # only the journal takes it now
                 if stopping and not self._pending:
                     self._journal_done = True
-                self._cond.notify_all()
+                self._db_wake.notify()
+                self._cond.notify_all()  # rows given up on (database failed) count as written
                 if self._journal_done:
                     return
 
@@ -426,14 +446,13 @@ class Recorder:
 
     def _write_loop(self) -> None:
         next_heartbeat = time.monotonic() + self.heartbeat_interval_s
+        next_commit = time.monotonic()
         while True:
             with self._cond:
-                self._cond.wait_for(
-                    lambda: self._to_db or self._journal_done,
-                    timeout=max(0.0, next_heartbeat - time.monotonic()),
-                )
+                self._wait_for_db_work(next_heartbeat, next_commit)
                 work, self._to_db = self._to_db, []
                 finished = self._journal_done
+            next_commit = time.monotonic() + self.db_interval_s
             heartbeat = time.monotonic() >= next_heartbeat
             if heartbeat:
                 next_heartbeat = time.monotonic() + self.heartbeat_interval_s
@@ -448,6 +467,21 @@ class Recorder:
                 self._cond.notify_all()
                 if finished and not self._to_db:
                     return
+
+    def _wait_for_db_work(self, next_heartbeat: float, next_commit: float) -> None:
+        """(Lock held) Sleep until journaled work is due, the heartbeat is due, or the end."""
+        while not self._journal_done:
+            now = time.monotonic()
+            if now >= next_heartbeat or (self._to_db and (now >= next_commit or self._db_due())):
+                return
+            wake_at = min(next_heartbeat, next_commit) if self._to_db else next_heartbeat
+            self._db_wake.wait(wake_at - now)
+
+    def _db_due(self) -> bool:
+        """(Lock held) Work that must not wait for the commit interval."""
+        return (self._closing or self._flush_target > self._written
+                or self._db_backlog >= self._batch_rows
+                or len(self._pending) + self._db_backlog >= self._max_pending)
 
     def _write_with_retry(self, batch: list[Any], marks: dict[str, tuple[str, int]], heartbeat: bool) -> bool:
         delay = 0.1

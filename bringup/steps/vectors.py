@@ -5,11 +5,16 @@ them (`bringup.vectors.golden_pool`); a vector waits for its golden only after t
 it, and that wait is bounded and ends at once on abort. Between vectors the run may pause or
 abort; on resume, vectors already recorded for this step (by content hash and repeat) are
 skipped, so none is run twice into the record, and their goldens are not computed.
+
+The suite is walked lazily, twice, in the same order: by the golden feeder thread, which runs
+ahead (and so makes a random suite's programs while the chip runs the earlier ones), and by
+the step, vector after vector.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bringup.events import VectorResult
@@ -26,10 +31,8 @@ class RunVectorsStep(Step):
         spec = self.spec
         library = ctx.vector_source
         vectors = library.vectors(spec.suite, seed=spec.seed, count=spec.count, length=spec.length)
-        todo = [(repeat, vector) for repeat in range(spec.repeat) for vector in vectors
-                if (ctx.step_index, vector.content_hash, repeat) not in ctx.done_vectors]
-        skipped = len(vectors) * spec.repeat - len(todo)
-        with GoldenPipeline([vector for _, vector in todo], library.cache,
+        ran = 0
+        with GoldenPipeline((vector for _, vector in self._todo(ctx, vectors)), library.cache,
                             check=ctx.control.check) as goldens:
             if spec.clock_mhz is not None:
                 ctx.core_mhz = ctx.dut.set_clock(spec.clock_mhz)
@@ -37,7 +40,8 @@ class RunVectorsStep(Step):
                 ctx.core_mhz = ctx.dut.clock_mhz()
             failed = 0
             told = False
-            for repeat, vector in todo:
+            for repeat, vector in self._todo(ctx, vectors):
+                ran += 1
                 ctx.control.checkpoint()
                 start = time.perf_counter()
                 outcome = self._run_with_retries(ctx, vector, lambda vector=vector: goldens.get(vector))
@@ -55,9 +59,16 @@ class RunVectorsStep(Step):
                     flipped_bits=comparison.flipped_bits, repeat=repeat, conditions=ctx.conditions(),
                     duration_s=time.perf_counter() - start, golden_key=golden_key(vector),
                 ))  # fmt: skip
-        ran = len(todo)
+        skipped = len(vectors) * spec.repeat - ran
         resumed = f" ({skipped} already recorded)" if skipped else ""
         return StepOutcome(failed == 0, f"{ran - failed}/{ran} vectors passed{resumed}")
+
+    def _todo(self, ctx: StepContext, vectors: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        """(repeat, vector) in run order, without those recorded before a resume."""
+        for repeat in range(self.spec.repeat):
+            for vector in vectors:
+                if (ctx.step_index, vector.content_hash, repeat) not in ctx.done_vectors:
+                    yield repeat, vector
 
     def _run_with_retries(self, ctx: StepContext, vector: Any, golden: Any) -> Any:
         """run_one; a garbled reply from the chip is retried from a reset `retries` times, then

@@ -9,9 +9,11 @@ The reference core is pure Python and holds the GIL while it runs, so a thread w
 time from the sequencer, the event bus, the recorder and the UART exchanges; worker processes do
 not (`benchmarks/vectors_throughput.py --golden-worker thread` measures the difference).
 
-A feeder thread looks the goldens up in the cache (database queries, files) batch by batch, in
-vector order, and submits each batch the cache lacks, so the first batch reaches a worker after
-a few lookups and the other lookups also happen while the chip runs. Until a worker has
+A feeder thread walks the vectors (an iterable, walked once, lazily: a random suite's programs
+are made here, ahead of the chip), looks the goldens up in the cache (database queries, files)
+batch by batch, in vector order, and submits each batch the cache lacks, so the first batch
+reaches a worker after a few lookups and the other lookups also happen while the chip runs. A
+vector the step asks for before the feeder has reached it is computed by the step. Until a worker has
 returned its first batch (a spawned worker starts a fresh interpreter: about a second), the
 step computes the goldens it needs itself rather than wait; later, a worker may compute one of
 those again and the first answer wins. Workers that cannot start (inside the terminal UI a
@@ -30,7 +32,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from types import TracebackType
@@ -49,12 +52,28 @@ BATCH = 8  # vectors per request: small, so the first goldens come early and an 
 POLL_S = 0.1  # how late an abort is noticed while waiting for a golden
 WAIT_BASE_S = 60.0  # a worker's start (a fresh interpreter importing the core) on a loaded machine
 MIN_STEPS_PER_S = 100_000  # the reference core interprets at least this fast, even cold
+PARENT_CHECK_S = 0.5  # how late a worker notices that its run's process is gone
 
 
 def make_executor(workers: int) -> Executor:
     """Worker processes started fresh ("spawn"): forking a process with live threads (the bus,
-    the recorder, the rail monitor) can copy a lock in its locked state."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    the recorder, the rail monitor) can copy a lock in its locked state. Each worker exits when
+    the run's process is gone (see `_exit_with_parent`)."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: end this process once ``parent`` (the run) is gone. A run killed outright
+    (SIGKILL, the OOM killer) cannot shut its pool down, and an idle worker never notices: it
+    holds its own end of the task pipe, so it would wait for work for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)  # nothing to save: a golden is only of use to the run that asked for it
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
 
 
 def default_workers() -> int:
@@ -68,21 +87,17 @@ def wait_limit_s(batch: Sequence[Vector]) -> float:
 
 
 class GoldenPipeline:
-    def __init__(self, vectors: Sequence[Vector], cache: GoldenCache, *,
+    def __init__(self, vectors: Iterable[Vector], cache: GoldenCache, *,
                  check: Callable[[], None] = lambda: None, workers: int | None = None,
                  batch: int = BATCH) -> None:
         self._cache = cache
         self._check = check
         self._workers = workers or default_workers()
         self._batch = batch
-        # One future per distinct golden: its signature, or GoldenError's message.
+        # One future per distinct golden: its signature, or GoldenError's message. The feeder
+        # adds them as it walks the vectors; get() adds one the feeder has not reached yet.
         self._goldens: dict[str, Future[bytes | str]] = {}
-        unique: list[Vector] = []
-        for vector in vectors:
-            key = golden_key(vector)
-            if key not in self._goldens:
-                self._goldens[key] = Future()
-                unique.append(vector)
+        self._cache_failure: str | None = None  # every golden not yet settled fails with it
         self._lock = threading.Lock()  # orders submissions against close(), and settlements
         self._delivered = threading.Event()  # a worker has returned a batch: it is up
         self._closed = False
@@ -91,28 +106,56 @@ class GoldenPipeline:
         self.worker_error: str | None = None
         # Cache lookups (database queries, files) run beside the chip too, batch by batch, so
         # the first batch goes to a worker after a handful of lookups, not after all of them.
-        self._feeder = threading.Thread(target=self._feed, args=(unique,), daemon=True,
+        self._feeder = threading.Thread(target=self._feed, args=(vectors,), daemon=True,
                                         name="golden feeder")
         self._feeder.start()
 
     # ------------------------------------------------------------------ feeder thread
-    def _feed(self, vectors: list[Vector]) -> None:
-        for start in range(0, len(vectors), self._batch):
-            if self._closed:
-                return
-            batch = vectors[start:start + self._batch]
-            try:
-                missing = [vector for vector in batch if not self._from_cache(vector)]
-            except Exception as error:  # a cache that fails: every golden left says why
-                for vector in vectors[start:]:
-                    self._settle(vector, f"the golden cache failed: {first_line(error)}")
-                return
-            try:
-                if missing and not self._submit(missing):
+    def _feed(self, vectors: Iterable[Vector]) -> None:
+        batch: list[Vector] = []
+        try:
+            for vector in vectors:
+                if self._closed:
                     return
-            except Exception as error:  # e.g. no process can be spawned from a terminal UI
-                self.worker_error = f"the golden workers could not start ({first_line(error)})"
-                return
+                if self._claim(vector):
+                    batch.append(vector)
+                if len(batch) == self._batch:
+                    if not self._feed_batch(batch):
+                        return
+                    batch = []
+        except Exception as error:  # the vectors could not be made: the step meets it too
+            self.worker_error = f"the golden feeder stopped ({first_line(error)})"
+            return
+        if batch:
+            self._feed_batch(batch)
+
+    def _claim(self, vector: Vector) -> bool:
+        """True if this golden is new (the feeder's to find); False if already claimed."""
+        key = golden_key(vector)
+        with self._lock:
+            if key in self._goldens:
+                return False
+            self._goldens[key] = Future()
+            return True
+
+    def _feed_batch(self, batch: list[Vector]) -> bool:
+        """Look a batch up and submit what the cache lacks; False when feeding must stop."""
+        try:
+            missing = [vector for vector in batch if not self._from_cache(vector)]
+        except Exception as error:  # a cache that fails: every golden left says why
+            self._cache_failure = f"the golden cache failed: {first_line(error)}"
+            with self._lock:
+                waiting = [key for key, future in self._goldens.items() if not future.done()]
+            for key in waiting:
+                self._settle_key(key, self._cache_failure)
+            return False
+        try:
+            if missing and not self._submit(missing):
+                return False
+        except Exception as error:  # e.g. no process can be spawned from a terminal UI
+            self.worker_error = f"the golden workers could not start ({first_line(error)})"
+            return False
+        return True
 
     def _from_cache(self, vector: Vector) -> bool:
         cached = cached_golden(vector, self._cache)
@@ -145,8 +188,11 @@ class GoldenPipeline:
             self._settle(vector, result)
 
     def _settle(self, vector: Vector, result: bytes | str) -> None:
-        future = self._goldens[golden_key(vector)]
+        self._settle_key(golden_key(vector), result)
+
+    def _settle_key(self, key: str, result: bytes | str) -> None:
         with self._lock:
+            future = self._goldens[key]
             if not future.done():
                 future.set_result(result)
 
@@ -154,12 +200,15 @@ class GoldenPipeline:
     def get(self, vector: Vector) -> bytes:
         """``vector``'s golden signature; waits (bounded, abortable) for the worker if need be."""
         key = golden_key(vector)
-        if key not in self._goldens:
-            raise KeyError(f"vector '{vector.name}' was not given to this GoldenPipeline")
-        future = self._goldens[key]
-        if not future.done() and (self.worker_error or not self._delivered.is_set()):
-            # The workers are still starting (a fresh interpreter: about a second); rather than
-            # wait, compute this one here. A worker may compute it again; the first answer wins.
+        with self._lock:
+            ahead_of_feeder = key not in self._goldens
+            future = self._goldens.setdefault(key, Future())
+        if not future.done() and self._cache_failure is not None:
+            self._settle_key(key, self._cache_failure)
+        if not future.done() and (ahead_of_feeder or self.worker_error or not self._delivered.is_set()):
+            # The workers are still starting (a fresh interpreter: about a second), or the feeder
+            # has not reached this vector: rather than wait, compute this one here. A worker
+            # may compute it again; the first answer wins.
             (result,) = reference_signatures([vector])
             if isinstance(result, bytes):
                 self._cache.put(key, result)

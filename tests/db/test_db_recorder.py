@@ -130,6 +130,40 @@ def test_commits_reach_a_second_connection_without_flush(database, wait_until):
     assert took < 2.0  # 0.25 s commit interval plus a generous allowance for a busy machine
 
 
+def test_the_commit_interval_never_delays_a_flush_or_the_close(database):
+    # db_interval_s paces the database thread's commits; flush() and close() must not wait for it.
+    engine = database.engine()
+    recorder = Recorder(engine, db_interval_s=3600, heartbeat_interval_s=3600)
+    run_id = recorder.start_run("C-001")
+    recorder.flush(timeout=30)  # the first commit, which the pacing would otherwise hold for an hour
+    for i in range(10):
+        recorder.measurement("v", float(i))
+    recorder.flush(timeout=30)
+    assert count(engine, MeasurementRow.__table__, run_id=run_id) == 10
+    recorder.measurement("v", 10.0)
+    recorder.close(timeout=30)
+    assert count(engine, MeasurementRow.__table__, run_id=run_id) == 11
+
+
+def test_producers_held_by_back_pressure_do_not_wait_for_the_commit_interval(engine, wait_until):
+    recorder = Recorder(engine, max_pending=50, batch_rows=10_000, db_interval_s=3600,
+                        heartbeat_interval_s=3600)
+    run_id = recorder.start_run("C-001")
+    produced = []
+
+    def produce():
+        for i in range(500):
+            recorder.measurement("v", float(i))
+            produced.append(i)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    producer.join(60)
+    assert not producer.is_alive(), "a full buffer must be written at once, not at the next interval"
+    recorder.close(timeout=30)
+    assert count(engine, MeasurementRow.__table__, run_id=run_id) == 500
+
+
 def test_a_slow_database_makes_producers_wait_and_loses_nothing(engine, wait_until):
     gate = threading.Event()
     recorder = Recorder(engine, max_pending=50, batch_rows=20)

@@ -73,3 +73,36 @@ def test_the_run_executes_the_vectors_that_were_checked(tmp_path: Path) -> None:
     library = vector_library(_runbook(tmp_path, "random"))
     first = library.vectors("random", seed=3, count=2, length=10)
     assert library.vectors("random", seed=3, count=2, length=10) is first
+
+
+def test_a_random_suite_is_checked_by_its_parameters_and_made_only_as_the_run_asks(tmp_path: Path) -> None:
+    from bringup.vectors.generator import generate_program
+
+    path = tmp_path / "runbook.yaml"
+    path.write_text(RUNBOOK.format(suite="random\n    seed: 3\n    count: 10000\n    length: 10"))
+    library = vector_library(path)
+    check_suites(load_runbook(path), library)
+    suite = library.vectors("random", seed=3, count=10000, length=10)
+    assert (len(suite), suite.made) == (10000, 0)  # nothing made before power-on
+    assert suite[5].content_hash == generate_program("3-5", 10, name="random-3-5").vector.content_hash
+    assert suite.made == 6  # in order, up to the one asked for, from the seed
+
+
+def test_a_random_suite_made_from_two_threads_is_one_suite_in_order() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bringup.vectors.library import RandomSuite
+
+    suite = RandomSuite(seed=9, count=40, length=5)
+    with ThreadPoolExecutor(2) as pool:
+        walks = list(pool.map(lambda _: [v.name for v in suite], range(2)))
+    assert walks[0] == walks[1] == [f"random-9-{i}" for i in range(40)]
+    assert suite.made == 40
+
+
+@pytest.mark.parametrize(("seed", "count", "length"), [(-1, 1, 1), (1, 0, 1), (1, 1, 0), (1, 1, 1001)])
+def test_random_suite_parameters_out_of_range_are_a_clear_error(seed: int, count: int, length: int) -> None:
+    from bringup.vectors.library import RandomSuite
+
+    with pytest.raises(ValueError, match=r"out of range — give an integer from"):
+        RandomSuite(seed=seed, count=count, length=length)

@@ -222,3 +222,48 @@ def test_a_worker_that_dies_leaves_the_goldens_to_the_step(
 
 def _die() -> None:
     raise RuntimeError("killed by the OOM killer")
+
+
+class MadeAfterTheFirstRan:
+    """A suite whose vectors after the first can only be made once the chip has run the first:
+    a step that made (or looked up) its whole suite before running any vector never starts."""
+
+    def __init__(self, vectors: list[Vector], first_ran: threading.Event) -> None:
+        self._vectors = vectors
+        self._first_ran = first_ran
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def __getitem__(self, index: int) -> Vector:
+        if index >= len(self._vectors):
+            raise IndexError(index)
+        if index > 0:
+            assert self._first_ran.wait(BOUND_S), "vector 2 was asked for before vector 1 ran"
+        return self._vectors[index]
+
+
+def test_the_step_runs_its_first_vector_before_the_rest_of_the_suite_is_made(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    from bringup.vectors.library import RandomSuite
+
+    gated = Gated(monkeypatch)
+    gated.gate.set()  # workers compute freely
+    first_ran = threading.Event()
+    suite = MadeAfterTheFirstRan(list(RandomSuite(seed=4, count=3, length=5)), first_ran)
+    ctx, events = context(Suite(suite, DirectoryCache(tmp_path)))  # type: ignore[arg-type]
+
+    def publish(event: object) -> None:
+        events.append(event)
+        if isinstance(event, VectorResult):
+            first_ran.set()
+
+    ctx.publish = publish
+    try:
+        outcome = RunVectorsStep(RunVectors(step="run_vectors", suite="given")).run(ctx)
+    finally:
+        gated.release()
+    assert outcome.passed, outcome.message
+    assert [e.vector_name for e in events if isinstance(e, VectorResult)] == [
+        "random-4-0", "random-4-1", "random-4-2"]
