@@ -112,6 +112,13 @@ def build(path: Path, scale: float) -> None:
             value = rng.random()
             measurements.append((run_id, n // 50, MEASUREMENT_NAMES[n % len(MEASUREMENT_NAMES)], value, "A",
                                  0.0, 0.95, value <= 0.95, started + n * 0.001, vdd, mhz, celsius))
+        # The chip's Vmin search: one `vmin` measurement per clock and temperature, as the vmin
+        # step records it (`bringup query vmin` reads these).
+        for mhz in CLOCKS:
+            for celsius in TEMPERATURES:
+                vmin = round(0.62 + 0.00008 * mhz + 0.0004 * abs(celsius - 25) + offset, 3)
+                measurements.append((run_id, 999, "vmin", vmin, "V", None, None, None, started + 45,
+                                     None, mhz, celsius))
         db.executemany("INSERT INTO measurement (run_id, step_index, name, value, units, low, high, passed,"
                        " time, vdd_core_v, core_mhz, temperature_c)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -180,8 +187,9 @@ def main() -> None:
     raw_vmin_old = median_time(lambda: raw.execute(OLD_VMIN_SQL, {"lot": lot}).fetchall(), r)
     raw_vmin_new = median_time(lambda: raw.execute(VMIN_BY_LOT_SQL, {"lot": lot}).fetchall(), r)
     rows = [
-        ("vmin --lot", lambda: queries.vmin_by_chip(engine, lot),
+        ("vmin --lot (Vmin searches)", lambda: queries.vmin_searches(engine, lot),
          command("query", "vmin", "--lot", lot, "--db", db)),
+        ("Vmin from vector results (history API)", lambda: queries.vmin_by_chip(engine, lot), None),
         ("failing --lot", lambda: queries.failing_vectors(engine, lot=lot),
          command("query", "failing", "--lot", lot, "--db", db)),
         ("diff A B", lambda: queries.compare_runs(engine, run_a, run_b),
@@ -198,9 +206,12 @@ def main() -> None:
     print(f"{'query':42} {'in-process':>11} {'command':>9} {'command - python start':>24}")
     for name, in_process, as_command in rows:
         t_in = median_time(in_process, r)
+        if as_command is None:  # a Python API call with no command of its own
+            print(f"{name:42} {t_in * 1000:9.0f} ms")
+            continue
         t_cmd = median_time(as_command, r)
         extra = ""
-        if name == "vmin --lot":
+        if name.startswith("vmin --lot"):
             verdict = "met" if t_cmd < GOAL_VMIN_COMMAND_S else "NOT met"
             extra = f"  (goal < {GOAL_VMIN_COMMAND_S} s: {verdict})"
         own = (t_cmd - python_start) * 1000

@@ -147,6 +147,8 @@ class MeasurementRow(Base):
     __tablename__ = "measurement"
     __table_args__ = (
         Index("ix_measurement_run_step", "run_id", "step_index"),
+        # One named result of each run of a lot (`query vmin`: the runs' `vmin` measurements).
+        Index("ix_measurement_run_name", "run_id", "name"),
         # Trends of one measurement across corners ("how does idd move with temperature").
         Index("ix_measurement_name_corner", "name", "core_mhz", "temperature_c", "vdd_core_v"),
     )
