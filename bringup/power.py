@@ -400,11 +400,15 @@ class PowerController:
         """Whole steps of at most ramp_step_v, no faster than the ramp rate; the last lands on
         `target` exactly. Each step checks the latch, and the wait between steps wakes on it."""
         spec = rail.spec
-        for level in self._levels(rail, self._setpoint[rail.name], target):
-            previous = self._setpoint[rail.name]
+        previous = self._setpoint.get(rail.name)
+        if previous is None:  # a trip or an abort on another thread powered it down meanwhile
+            self._check_go()
+            raise PowerFault(rail.name, "was powered down before its ramp could start")
+        for level in self._levels(rail, previous, target):
             self._raise_power(lambda level=level: rail.channel.set_voltage(level), rail.channel)
             self._setpoint[rail.name] = level
             self._wait(abs(level - previous) / spec.ramp_rate_v_per_s)
+            previous = level
 
     def _raise_power(self, command: Callable[[], None], output: Any) -> None:
         """Send one command that puts power on the chip, unless a latch forbids it. Should a halt

@@ -182,7 +182,9 @@ def _check(folder: Path, station: dict, runbook: dict) -> bool:
 def test_an_accepted_station_never_lets_a_rail_exceed_its_absolute_maximum(examples: int, tmp_path: Path) -> None:
     accepted = []
 
-    @settings(max_examples=examples, deadline=None, database=None,
+    # The default run is derandomized: the same 150 cases on every machine, so CI never meets a
+    # draw with too few accepted stations; the soak draws afresh each time.
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=examples <= 150,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     @given(bench=benches())
     def run(bench: tuple[dict, dict]) -> None:
