@@ -191,4 +191,6 @@ def test_an_accepted_station_never_lets_a_rail_exceed_its_absolute_maximum(examp
         accepted.append(_check(tmp_path, *bench))
 
     run()
-    assert sum(accepted) >= examples // 10, "too few generated files were accepted to test anything"
+    # About one generated bench in ten passes validation (the strategies aim at its edges); a
+    # twentieth is the floor below which the property would be tested on too little.
+    assert sum(accepted) >= examples // 20, f"only {sum(accepted)} of {len(accepted)} generated benches accepted"
