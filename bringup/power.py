@@ -41,7 +41,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from bringup.events import Log, RailSample, RunEvent
-from bringup.messages import first_line
+from bringup.messages import attempt, first_line
 
 if TYPE_CHECKING:
     from bringup.station import BoundRail, ClockSpec
@@ -312,7 +312,7 @@ class PowerController:
             switches = self._off_switches()
             deadline = time.monotonic() + (SAFE_OFF_RETRY_S if retry_s is None else retry_s)
             while True:
-                errors = {what: error for what, switch in switches.items() if (error := _try(switch))}
+                errors = {what: error for what, switch in switches.items() if (error := attempt(switch))}
                 switches = {what: switches[what] for what in errors}
                 if not switches or time.monotonic() >= deadline:
                     break
@@ -351,7 +351,7 @@ class PowerController:
     def _all_off_fallback(self) -> list[str]:
         """A channel that would not turn off: ask its whole supply to turn everything off."""
         supplies = {rail.spec.supply: rail.supply for rail in self.rails.values()}
-        errors = {name: _try(supply.all_off) for name, supply in supplies.items()}
+        errors = {name: attempt(supply.all_off) for name, supply in supplies.items()}
         return [f"{name} all off: {error}" for name, error in errors.items() if error]
 
     # ----------------------------------------------------------------------------- rails
@@ -417,7 +417,7 @@ class PowerController:
             self._check_go()
             command()
             if self._halt.is_set():
-                _try(lambda: output.set_output(False))
+                attempt(lambda: output.set_output(False))
                 self._check_go()
 
     @staticmethod
@@ -556,12 +556,3 @@ def ramp_levels(start: float, target: float, step_v: float) -> Iterator[float]:
                              f"would take {steps} steps (at most {MAX_RAMP_STEPS}) — raise ramp_step_v "
                              "in the station file")
     return itertools.chain((start + delta * i / steps for i in range(1, steps)), (target,))
-
-
-def _try(action: Callable[[], Any]) -> str | None:
-    """Run `action`; the first line of what went wrong, or None."""
-    try:
-        action()
-    except Exception as exc:
-        return first_line(exc)
-    return None

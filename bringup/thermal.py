@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bringup.messages import first_line
+from bringup.messages import attempt
 
 if TYPE_CHECKING:
     from bringup.station import ForcerSpec
@@ -64,24 +64,16 @@ def park_forcer(forcer: Any, settings: ForcerSpec, *, retry_s: float = PARK_RETR
     deadline = time.monotonic() + retry_s
     while actions and time.monotonic() < deadline:
         what, action = actions[0]
-        if _attempt(action) is None:
+        if attempt(action) is None:
             actions.pop(0)
         else:
             sleep(0.2)
     failures = []
     for what, action in actions:
-        error = _attempt(action)
+        error = attempt(action)
         if error is not None:
             failures.append(f"forcer {what}: {error}")
     return failures
-
-
-def _attempt(action: Callable[[], Any]) -> str | None:
-    try:
-        action()
-    except Exception as exc:
-        return first_line(exc)
-    return None
 
 
 def describe_park(settings: ForcerSpec) -> str:

@@ -7,6 +7,7 @@ where a missing server is a failure. Point BRINGUP_TEST_PG at another server if 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -33,6 +34,27 @@ def postgres_unavailable_reason() -> str | None:
     except Exception as exc:
         return f"no PostgreSQL at {PG_URL} ({type(exc).__name__}: {exc}); set BRINGUP_TEST_PG"
     return None
+
+
+@contextlib.contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """A new schema on the test PostgreSQL, dropped afterwards; skips (fails under CI=true)
+    where no server answers."""
+    reason = postgres_unavailable_reason()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL, upgrade=False)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 class TestDatabase:
@@ -71,23 +93,12 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDat
         yield db
         db.dispose()
         return
-    reason = postgres_unavailable_reason()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL, upgrade=False)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    db = TestDatabase(PG_URL, {"options": f"-csearch_path={schema}"})
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with fresh_postgres_schema() as schema:
+        db = TestDatabase(PG_URL, {"options": f"-csearch_path={schema}"})
+        try:
+            yield db
+        finally:
+            db.dispose()
 
 
 @pytest.fixture

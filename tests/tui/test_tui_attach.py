@@ -6,7 +6,6 @@ reads its rows from SQLite (polling) or PostgreSQL (LISTEN, with polling as the 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -31,7 +30,7 @@ from bringup.tui.widgets.steps import StepTable
 
 
 def _db_conftest():
-    """tests/db's PostgreSQL URL and probe, loaded under its own name (conftest is ambiguous)."""
+    """tests/db's PostgreSQL URL and schema fixture, loaded under its own name (conftest is ambiguous)."""
     import importlib.util
 
     path = Path(__file__).resolve().parents[1] / "db" / "conftest.py"
@@ -42,7 +41,7 @@ def _db_conftest():
 
 
 _DB = _db_conftest()
-PG_URL, postgres_unavailable_reason = _DB.PG_URL, _DB.postgres_unavailable_reason
+PG_URL = _DB.PG_URL
 
 BRINGUP = Path(sys.executable).parent / "bringup"
 
@@ -53,21 +52,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'lab.db'}"
         return
-    reason = postgres_unavailable_reason()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL, upgrade=False)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
+    with _DB.fresh_postgres_schema() as schema:
         yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def start_run_in_another_process(bench, runbook: str, url: str) -> subprocess.Popen[str]:
