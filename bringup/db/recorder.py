@@ -64,6 +64,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_STALE_AFTER_S = 15.0
 DEFAULT_CLOSE_TIMEOUT_S = 120.0
+# How long the scripted API (measurement, start_run, finish_run) waits for room in a full
+# buffer before it says the database has stalled. Events from a bus wait without this bound:
+# the bus's own back-pressure timeout faults the run first, and an event the bus handed over
+# must not be dropped.
+DEFAULT_ROOM_TIMEOUT_S = 60.0
 # SQLite: a recorder that wrote at least this many rows refreshes the planner's statistics as
 # it closes. One full batch: below it a run moves the table sizes too little to change a plan,
 # and the ANALYZE's brief write lock is not worth taking on a file other stations share.
@@ -103,6 +108,7 @@ class Recorder:
         on_failure: Callable[[str], None] | None = None,
         spool: str | Path | None = None,
         write_attempts: int = 5,
+        room_timeout_s: float = DEFAULT_ROOM_TIMEOUT_S,
     ) -> None:
         self.engine = engine
         # Told once, from a writer thread, when the database stops taking writes for good:
@@ -115,6 +121,7 @@ class Recorder:
         self._max_pending = max_pending
         self._batch_rows = batch_rows
         self._write_attempts = write_attempts
+        self.room_timeout_s = room_timeout_s
         self._rows = RowWriter(engine.dialect)
         self._db_file = sqlite_file(engine)
         self._db_identity_text = database_identity(engine)
@@ -161,8 +168,9 @@ class Recorder:
         self._subscription = (bus, sub)
         return sub
 
-    def handle(self, event: RunEvent) -> None:
-        """Record one event (the bus handler; callable directly too)."""
+    def handle(self, event: RunEvent, room_timeout_s: float | None = None) -> None:
+        """Record one event (the bus handler; callable directly too). A full buffer makes the
+        caller wait for room, at most ``room_timeout_s`` (None: until the recorder closes)."""
         kind = type(event)
         if kind is RunStarted:
             self.current_run_id = event.run_id
@@ -171,7 +179,7 @@ class Recorder:
         # _enqueue, inlined: this runs once per event a run publishes.
         with self._cond:
             if len(self._pending) + self._db_backlog >= self._max_pending or self._closing:
-                self._wait_for_room()
+                self._wait_for_room(room_timeout_s)
             self._pending.append(event)
             self._enqueued += 1
             if kind in URGENT_EVENTS or len(self._pending) == self._batch_rows:
@@ -254,28 +262,38 @@ class Recorder:
                 wafer=wafer,
                 die_x=die_x,
                 die_y=die_y,
-            )
+            ),
+            self.room_timeout_s,
         )
         return run_id
 
     def finish_run(self, status: RunStatus, reason: str = "") -> None:
         if self.current_run_id is None:
             raise RecorderError("finish_run() without a run: call recorder.start_run(...) first")
-        self.handle(RunFinished(run_id=self.current_run_id, status=status, reason=reason))
+        self.handle(RunFinished(run_id=self.current_run_id, status=status, reason=reason),
+                    self.room_timeout_s)
 
-    def _wait_for_room(self) -> None:
-        """Back-pressure (the caller holds the lock): wait until the writers free room."""
+    def _wait_for_room(self, timeout: float | None) -> None:
+        """Back-pressure (the caller holds the lock): wait until the writers free room, at
+        most ``timeout`` seconds (None: until they do or the recorder closes)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while len(self._pending) + self._db_backlog >= self._max_pending and not self._closing:
             self._journal_wake.notify()  # what waits must go out now, not at the next interval
             self._db_wake.notify()
-            self._cond.wait()
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise RecorderError(
+                    f"the database took no room for {timeout:g} s ({self._db_backlog} events "
+                    f"waiting to be written): this one is not recorded; what came before is in "
+                    f"the journal under {self.spool} (`bringup db replay` writes it)")
+            self._cond.wait(left)
         if self._closing:
             raise RecorderError("the recorder is closed; open a new Recorder to record")
 
     def _enqueue(self, item: Any, urgent: bool) -> None:
         with self._cond:
             if len(self._pending) + self._db_backlog >= self._max_pending or self._closing:
-                self._wait_for_room()
+                self._wait_for_room(self.room_timeout_s)
             self._pending.append(item)
             self._enqueued += 1
             if urgent or len(self._pending) == self._batch_rows:

@@ -198,6 +198,34 @@ def test_a_slow_database_makes_producers_wait_and_loses_nothing(engine, wait_unt
     assert count(engine, MeasurementRow.__table__, run_id=run_id) == 500
 
 
+def test_a_stalled_database_ends_the_scripted_wait_and_keeps_what_came_before(engine, tmp_path):
+    # Without a bus, nothing else bounds the wait: a script must hear that the database stalled.
+    gate = threading.Event()
+    recorder = Recorder(engine, max_pending=50, batch_rows=20, room_timeout_s=0.5,
+                        spool=tmp_path / "spool")
+    run_id = recorder.start_run("C-001")
+    recorder.flush()
+    real_write = recorder._rows.write
+
+    def stalled_write(conn, batch):
+        gate.wait(30)
+        real_write(conn, batch)
+
+    recorder._rows.write = stalled_write
+    accepted = 0
+    with pytest.raises(RecorderError, match=r"no room for 0.5 s .* this one is not recorded"):
+        for i in range(500):
+            recorder.measurement("v", float(i))
+            accepted += 1
+    assert 50 <= accepted < 500
+    gate.set()
+    recorder.close(timeout=30)
+    with engine.connect() as conn:
+        values = conn.execute(select(MeasurementRow.value).where(MeasurementRow.run_id == run_id)
+                              .order_by(MeasurementRow.id)).scalars().all()
+    assert values == [float(i) for i in range(accepted)]
+
+
 def test_bus_events_are_recorded_in_every_table(engine):
     run_id = new_run_id()
     with EventBus() as bus, Recorder(engine) as recorder:
