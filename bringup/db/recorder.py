@@ -278,7 +278,10 @@ class Recorder:
         most ``timeout`` seconds (None: until they do or the recorder closes)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while len(self._pending) + self._db_backlog >= self._max_pending and not self._closing:
-            self._journal_wake.notify()  # what waits must go out now, not at the next interval
+            # What waits must go out now, not at the next interval: the journal thread sleeps
+            # through a bare notify until a batch is urgent or full.
+            self._urgent = True
+            self._journal_wake.notify()
             self._db_wake.notify()
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:

@@ -146,8 +146,9 @@ def test_the_commit_interval_never_delays_a_flush_or_the_close(database):
 
 
 def test_producers_held_by_back_pressure_do_not_wait_for_the_commit_interval(engine, wait_until):
+    # Neither the journal's fsync interval nor the database's commit interval may hold them.
     recorder = Recorder(engine, max_pending=50, batch_rows=10_000, db_interval_s=3600,
-                        heartbeat_interval_s=3600)
+                        commit_interval_s=3600, heartbeat_interval_s=3600)
     run_id = recorder.start_run("C-001")
     produced = []
 
