@@ -46,12 +46,13 @@ def exit_codes() -> Iterator[None]:
     """
     try:
         yield
+    except click.exceptions.UsageError:
+        raise  # a mistyped option or argument: click prints the usage line with it (exit 2)
     except click.exceptions.ClickException as exc:
         # Commands raise ClickException for what the user typed (no such run id): invalid input,
-        # not the "failed" that click's default code 1 would claim.
-        if exc.exit_code == EXIT_FAILED:
-            exc.exit_code = EXIT_INVALID_INPUT
-        raise
+        # not the "failed" that click's default code 1 would claim; said like every other error.
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(EXIT_INVALID_INPUT if exc.exit_code == EXIT_FAILED else exc.exit_code)
     except (click.exceptions.Exit, click.exceptions.Abort):
         raise
     except Exception as exc:

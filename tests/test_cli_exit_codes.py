@@ -107,6 +107,17 @@ def test_an_unknown_run_id_is_invalid_input(runner: CliRunner, tmp_path: Path) -
     assert done.exit_code == EXIT_INVALID_INPUT and "no run id starts with '0000'" in done.stderr
 
 
+def test_a_command_s_own_refusal_reads_like_every_other_error(runner: CliRunner, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'lab.db'}"
+    assert runner.invoke(main, ["db", "upgrade", "--db", db]).exit_code == 0
+    for command in (["plot", "shmoo", "0000"], ["query", "run", "0000"],
+                    ["report", "0000", "--out", str(tmp_path / "r.html")]):
+        done = runner.invoke(main, [*command, "--db", db])
+        assert done.exit_code == EXIT_INVALID_INPUT, command
+        assert done.stderr.startswith("error: no run id starts with '0000'"), (command, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1, command
+
+
 def test_usage_errors_keep_click_s_own_message(runner: CliRunner) -> None:
     done = runner.invoke(main, ["run"])
     assert done.exit_code == 2 and "Missing argument" in done.stderr
