@@ -3,8 +3,9 @@
 Inline CSS, figures as PNG data: URIs, no script and no network: it opens the same from a mail
 attachment years later. Sections (each an element with a stable id, tested): summary, chip,
 station (instruments with *IDN?), steps, measurements against limits, failing vectors with
-address and bit mask, rails and temperature over time, the shmoo drawn from the run's vector
-results, and the maps of the run's shmoo and Vmin sweeps where it has them.
+address and bit mask, rails and temperature over time, and either the maps of the run's shmoo
+and Vmin sweeps (per step and temperature) or, for a run without sweeps whose vectors covered a
+grid, a shmoo drawn from its vector results.
 """
 
 from __future__ import annotations
@@ -267,7 +268,9 @@ def run_report(record: RunRecord, sweeps: Sequence[tuple[str, bytes]] = ()) -> s
         _failing_vectors(record),
         *_over_time(record),
     ]
-    shmoo = _shmoo(record)
+    # A run with sweeps has their maps, per step and temperature; the vector shmoo would draw
+    # the same points again with every temperature folded into one map.
+    shmoo = None if sweeps else _shmoo(record)
     if shmoo:
         sections.append(shmoo)
     if sweeps:

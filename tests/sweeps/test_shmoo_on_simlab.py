@@ -107,6 +107,8 @@ def test_the_run_report_carries_the_shmoo_maps_as_images(swept, tmp_path: Path) 
     assert {"25", "85"} <= set(titles)
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', sweeps)
     assert images and all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
+    # one map per step and temperature, not also a vector shmoo folding 25 and 85 °C together
+    assert 'id="shmoo"' not in html
 
 
 def test_attaching_to_a_recorded_shmoo_draws_its_points(swept) -> None:
