@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from bringup.db.queries import MeasurementRecord, RunDiff, RunInfo, RunSummary, VectorRecord
 
 __all__ = [
-    "InstrumentInfo", "RailSample", "RunRecord", "compare", "frame", "measurements", "print_rows",
-    "run", "run_record", "runs", "vector_results", "vmin", "when",
+    "InstrumentInfo", "RailSample", "RunRecord", "ThermalSample", "compare", "frame", "measurements",
+    "print_rows", "run", "run_record", "runs", "vector_results", "vmin", "when",
 ]  # fmt: skip
 
 
@@ -152,6 +152,18 @@ class RailSample:
 
 
 @dataclass(frozen=True, slots=True)
+class ThermalSample:
+    """The forcer and the die as read while the run controlled temperature (°C; None: no reading)."""
+
+    setpoint_c: float | None
+    forcer_c: float | None
+    die_c: float | None
+    at_temperature: bool
+    head: str
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
 class FailingVector:
     step_index: int
     vector_name: str
@@ -179,6 +191,8 @@ class RunRecord:
     vectors: tuple[VectorRecord, ...]
     failing_vectors: tuple[FailingVector, ...]
     rail_samples: tuple[RailSample, ...]
+    # Last, with a default: a record built by hand before thermal samples were recorded still is.
+    thermal_samples: tuple[ThermalSample, ...] = ()
 
     @property
     def run(self) -> RunInfo:
@@ -194,7 +208,7 @@ def load_record(engine: Engine, run_id: str) -> RunRecord | None:
     from sqlalchemy import false, select
 
     from bringup.db import queries
-    from bringup.db.models import Chip, Instrument, RailSampleRow, Run, Vector
+    from bringup.db.models import Chip, Instrument, RailSampleRow, Run, ThermalSampleRow, Vector
     from bringup.db.models import VectorResultRow as VR
     from bringup.db.writer import unpack_words
 
@@ -222,6 +236,12 @@ def load_record(engine: Engine, run_id: str) -> RunRecord | None:
             .where(RailSampleRow.run_id == run_id)
             .order_by(RailSampleRow.time)
         )
+        thermal = conn.execute(
+            select(ThermalSampleRow.setpoint_c, ThermalSampleRow.forcer_c, ThermalSampleRow.die_c,
+                   ThermalSampleRow.at_temperature, ThermalSampleRow.head, ThermalSampleRow.time)
+            .where(ThermalSampleRow.run_id == run_id)
+            .order_by(ThermalSampleRow.id)  # as recorded: what ix_thermal_sample_run_order serves
+        )
         failing = conn.execute(
             select(
                 VR.step_index,
@@ -241,6 +261,7 @@ def load_record(engine: Engine, run_id: str) -> RunRecord | None:
         )
         instrument_infos = tuple(InstrumentInfo(*row) for row in instruments)
         rail_samples = tuple(RailSample(*row) for row in rails)
+        thermal_samples = tuple(ThermalSample(*row) for row in thermal)
         failing_vectors = tuple(
             FailingVector(
                 step,
@@ -267,4 +288,5 @@ def load_record(engine: Engine, run_id: str) -> RunRecord | None:
         vectors=tuple(queries.iter_vector_results(engine, where)),
         failing_vectors=failing_vectors,
         rail_samples=rail_samples,
+        thermal_samples=thermal_samples,
     )

@@ -42,6 +42,7 @@ NAMING_CONVENTION = {
 }
 
 RUN_ID_LENGTH = 32
+HEAD_LENGTH = 20  # thermal_sample.head: the writer cuts a longer word a forcer might report
 
 
 class Reading(TypeDecorator[float]):
@@ -291,3 +292,25 @@ class SweepPointRow(Base):
     vectors_passed: Mapped[int] = mapped_column(Integer, default=0)
     vectors_run: Mapped[int] = mapped_column(Integer, default=0)
     time: Mapped[float] = mapped_column(Float)
+    # The step's progress when the point was reported (a shmoo counts grid points, a vmin its
+    # searches), so a viewer following the run draws the bar with its total. NULL in rows
+    # recorded before migration 0009.
+    done: Mapped[int | None] = mapped_column(Integer)
+    total: Mapped[int | None] = mapped_column(Integer)
+
+
+class ThermalSampleRow(Base):
+    """The forcer and the die, as read while a run controls temperature (a ThermalSample)."""
+
+    __tablename__ = "thermal_sample"
+    # A run's samples in recorded order: what a follower reads past its last id, and exports.
+    __table_args__ = (Index("ix_thermal_sample_run_order", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("run.id"))
+    time: Mapped[float] = mapped_column(Float)
+    setpoint_c: Mapped[float | None] = mapped_column(Float)
+    forcer_c: Mapped[float | None] = mapped_column(Float)  # the air (or plate) as the forcer reads it
+    die_c: Mapped[float | None] = mapped_column(Float)
+    at_temperature: Mapped[bool] = mapped_column(Boolean)
+    head: Mapped[str] = mapped_column(String(HEAD_LENGTH), default="")  # "down", "up" or ""

@@ -20,6 +20,7 @@ from bringup import __version__
 from bringup.db.bulk import BulkInsert, Row, dialect_insert, upsert_id
 from bringup.db.engine import server_now
 from bringup.db.models import (
+    HEAD_LENGTH,
     Chip,
     EventLogRow,
     Golden,
@@ -32,6 +33,7 @@ from bringup.db.models import (
     Station,
     Step,
     SweepPointRow,
+    ThermalSampleRow,
     Vector,
     VectorResultRow,
 )
@@ -48,6 +50,7 @@ from bringup.events import (
     StepStarted,
     StepStatus,
     SweepPoint,
+    ThermalSample,
     VectorResult,
 )
 
@@ -67,8 +70,9 @@ RAIL_SAMPLE_COLUMNS = ("run_id", "rail", "volts", "amps", "time")
 EVENT_LOG_COLUMNS = ("run_id", "time", "kind", "text")
 SWEEP_POINT_COLUMNS = (
     "run_id", "step_index", "vdd_core_v", "core_mhz", "temperature_c", "die_c", "outcome",
-    "confirmed", "vectors_passed", "vectors_run", "time",
+    "confirmed", "vectors_passed", "vectors_run", "time", "done", "total",
 )  # fmt: skip
+THERMAL_SAMPLE_COLUMNS = ("run_id", "time", "setpoint_c", "forcer_c", "die_c", "at_temperature", "head")
 
 
 # Row builders in column order (MEASUREMENT_COLUMNS, RAIL_SAMPLE_COLUMNS): attrgetter does the
@@ -116,6 +120,7 @@ class RowWriter:
         self._rail_samples = BulkInsert(RailSampleRow.__table__, RAIL_SAMPLE_COLUMNS, dialect)
         self._event_log = BulkInsert(EventLogRow.__table__, EVENT_LOG_COLUMNS, dialect)
         self._sweep_points = BulkInsert(SweepPointRow.__table__, SWEEP_POINT_COLUMNS, dialect)
+        self._thermal_samples = BulkInsert(ThermalSampleRow.__table__, THERMAL_SAMPLE_COLUMNS, dialect)
         self.open_runs: set[str] = set()
         self._vector_ids: dict[str, int] = {}
         self._golden_keys: set[str] = set()  # goldens known to be in the database
@@ -146,6 +151,7 @@ class RowWriter:
         steps_started: list[dict[str, Any]] = []
         steps_finished: list[dict[str, Any]] = []
         sweep_points: list[Row] = []
+        thermal_samples: list[Row] = []
         for item in batch:
             kind = type(item)
             if kind is Measurement:  # the hot path: one C-level getter per part of the row
@@ -160,7 +166,12 @@ class RowWriter:
                 c = item.conditions
                 sweep_points.append((item.run_id, item.step_index, c.vdd_core_v, c.core_mhz, c.temperature_c,
                                      item.die_c, str(item.outcome), item.confirmed, item.vectors_passed,
-                                     item.vectors_run, item.ts))
+                                     item.vectors_run, item.ts, item.done, item.total))
+            elif kind is ThermalSample:
+                # A few a second while a forcer settles: a plain tuple is cheap enough. The head is
+                # cut to its column so an odd word from a forcer cannot fail the batch.
+                thermal_samples.append((item.run_id, item.ts, item.setpoint_c, item.forcer_c, item.die_c,
+                                        item.at_temperature, item.head[:HEAD_LENGTH]))
             elif kind is ConsoleLine:
                 event_log.append((item.run_id, item.ts, f"console-{item.direction}", item.text))
             elif kind is Log:
@@ -185,6 +196,7 @@ class RowWriter:
         self._rail_samples.execute(conn, rail_samples)
         self._event_log.execute(conn, event_log)
         self._sweep_points.execute(conn, sweep_points)
+        self._thermal_samples.execute(conn, thermal_samples)
 
     def _write_control(self, conn: Connection, event: RunEvent) -> list[Row]:
         """Write a run or step milestone; returns its line for the run's event log."""

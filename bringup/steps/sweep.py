@@ -93,6 +93,10 @@ class PointRunner:
     results: dict[PointKey, PointResult] = field(default_factory=dict)
     chip_runs: int = 0  # vector executions on the chip (replayed ones do not count)
     hangs: int = 0
+    # What a SweepPoint's done/total count. None: grid points reported, out of the whole grid
+    # (a shmoo decides every point). A step that measures only part of its grid sets its own
+    # units here (vmin: searches done, out of the searches it will make).
+    progress: tuple[int, int] | None = None
     _reported: set[PointKey] = field(default_factory=set)
     _recorded: dict[tuple, Any] = field(default_factory=dict)
 
@@ -126,6 +130,20 @@ class PointRunner:
             self._report(key, self.results[key])
         else:
             self._reported.add(key)
+
+    def search_ended(self, key: PointKey) -> None:
+        """One more of the step's searches is done, decided at `key` (a point it measured).
+
+        The point is reported again carrying the new count: the last point a search measures is
+        reported before the search knows it is the last, so without this the step's progress
+        would stop one search short of its total. The row repeats the point's verdict, and a
+        point's latest row is its verdict, so every reader of sweep points sees the same map.
+        """
+        if self.progress is None:
+            raise ValueError("search_ended() counts searches: set progress = (0, searches) first")
+        done, total = self.progress
+        self.progress = (done + 1, total)
+        self._report(key, self.results[key])
 
     def _from_record(self, key: PointKey) -> PointResult:
         row = self._recorded_row(key)
@@ -201,11 +219,11 @@ class PointRunner:
                 and result.outcome is not SweepOutcome.HANG:
             result.die_c = _die_temperature(self.ctx)
         ctx = self.ctx
+        done, total = self.progress or (len(self._reported), self.grid.total)
         ctx.emit(SweepPoint(
             run_id=ctx.run_id, step_index=ctx.step_index, conditions=self.grid.conditions(key),
             outcome=result.outcome, confirmed=result.confirmed, vectors_passed=result.vectors_passed,
-            vectors_run=result.vectors_run, done=len(self._reported), total=self.grid.total,
-            die_c=result.die_c,
+            vectors_run=result.vectors_run, done=done, total=total, die_c=result.die_c,
         ))  # fmt: skip
 
     # ------------------------------------------------------------------------ safety

@@ -34,6 +34,9 @@ class VminStep(Step):
             return StepOutcome(False, f"vmin search not started: {exc}")
         found: list[str] = []
         problems: list[str] = []
+        # Progress in searches, not grid points: a search measures a handful of its column's
+        # voltages, so a count out of the whole grid would never come near its total.
+        runner.progress = (0, len(runner.grid.temps) * len(runner.grid.mhz))
         try:
             for temp, celsius in enumerate(runner.grid.temps):
                 if spec.temperatures_c:
@@ -55,6 +58,8 @@ class VminStep(Step):
                 return runner.measure(PointKey(temp, mhz, volts), spec.repeats).passed
 
             _, lowest = search_boundary(passes, len(grid.volts), guess)
+            # Decided at the lowest pass, or, where none passed, at the top of the range.
+            runner.search_ended(PointKey(temp, mhz, min(lowest, len(grid.volts) - 1)))
             celsius = grid.temps[temp]
             where = f"{frequency:g} MHz" + ("" if celsius is None else f", {celsius:g} °C")
             if lowest == len(grid.volts):

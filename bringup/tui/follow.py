@@ -29,6 +29,7 @@ from bringup.db.models import (
     Station,
     Step,
     SweepPointRow,
+    ThermalSampleRow,
     Vector,
     VectorResultRow,
 )
@@ -47,6 +48,7 @@ from bringup.events import (
     StepStatus,
     SweepOutcome,
     SweepPoint,
+    ThermalSample,
     VectorResult,
 )
 
@@ -253,15 +255,28 @@ def _event_log(run_id: str, last: int) -> Any:
 def _sweep_points(run_id: str, last: int) -> Any:
     p = SweepPointRow
     return (select(p.id, p.step_index, p.vdd_core_v, p.core_mhz, p.temperature_c, p.die_c, p.outcome,
-                   p.confirmed, p.vectors_passed, p.vectors_run, p.time)
+                   p.confirmed, p.vectors_passed, p.vectors_run, p.time, p.done, p.total)
             .where(p.run_id == run_id, p.id > last).order_by(p.id))
 
 
 def _sweep_point(run_id: str, row: Any) -> SweepPoint:
-    # done/total are not recorded: the map fills in, the step's progress bar shows no total.
+    # A row recorded before migration 0009 has no progress (NULL): 0 is the event's "not told",
+    # so the map still fills in and the bar shows a count without a total.
     return SweepPoint(run_id=run_id, step_index=row.step_index, conditions=_conditions(row),
                       outcome=SweepOutcome(row.outcome), confirmed=row.confirmed, die_c=row.die_c,
-                      vectors_passed=row.vectors_passed, vectors_run=row.vectors_run, ts=row.time)
+                      vectors_passed=row.vectors_passed, vectors_run=row.vectors_run,
+                      done=row.done or 0, total=row.total or 0, ts=row.time)
+
+
+def _thermal_samples(run_id: str, last: int) -> Any:
+    t = ThermalSampleRow
+    return (select(t.id, t.time, t.setpoint_c, t.forcer_c, t.die_c, t.at_temperature, t.head)
+            .where(t.run_id == run_id, t.id > last).order_by(t.id))
+
+
+def _thermal_sample(run_id: str, row: Any) -> ThermalSample:
+    return ThermalSample(run_id=run_id, setpoint_c=row.setpoint_c, forcer_c=row.forcer_c, die_c=row.die_c,
+                         at_temperature=row.at_temperature, head=row.head, ts=row.time)
 
 
 def _log_line(run_id: str, row: Any) -> RunEvent:
@@ -277,6 +292,7 @@ _TABLES: tuple[tuple[str, Callable[[str, int], Any], Callable[[str, Any], RunEve
     ("vector_result", _vector_results, _vector_result),
     ("sweep_point", _sweep_points, _sweep_point),
     ("rail_sample", _rail_samples, _rail_sample),
+    ("thermal_sample", _thermal_samples, _thermal_sample),
     ("event_log", _event_log, _log_line),
 )
 

@@ -131,6 +131,43 @@ def test_replay_writes_what_the_database_missed_exactly_once(engine, tmp_path):
     assert journal_files(saved) == []  # retired
 
 
+def test_replay_writes_a_journaled_thermal_sample_exactly_once(engine, tmp_path):
+    from bringup.db.models import SweepPointRow, ThermalSampleRow
+
+    def recorded(table, *columns):
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(select(*columns).where(table.run_id == run_id)
+                                                   .order_by(table.id))]
+
+    spool, saved = tmp_path / "spool", tmp_path / "saved"
+    with Recorder(engine, stale_after_s=None, spool=spool) as recorder:
+        run_id = recorder.start_run("C-1")
+        recorder.handle(ThermalSample(run_id=run_id, setpoint_c=85.0, forcer_c=40.0, die_c=39.5,
+                                      at_temperature=False, head="down", ts=10.0))
+        recorder.flush()
+        recorder.handle(ThermalSample(run_id=run_id, setpoint_c=85.0, forcer_c=84.9, die_c=86.0,
+                                      at_temperature=True, head="down", ts=11.0))
+        recorder.handle(SweepPoint(run_id=run_id, step_index=0, conditions=Conditions(vdd_core_v=0.7),
+                                   outcome=SweepOutcome.PASS, done=1, total=4, ts=12.0))
+        recorder.flush()
+        shutil.copytree(spool, saved)  # the journal as a crash would leave it (no RunFinished)
+    with engine.begin() as conn:  # ... and the database without the second commit
+        conn.execute(ThermalSampleRow.__table__.delete().where(ThermalSampleRow.time > 10.5))
+        conn.execute(SweepPointRow.__table__.delete())
+        conn.execute(text("UPDATE recorded_journal SET seq = 2"))  # RunStarted + the first sample
+    again = tmp_path / "again"
+    shutil.copytree(saved, again)  # the same journal, to replay a second time
+
+    first = replay_spool(engine, saved)
+    second = replay_spool(engine, again)
+
+    assert [(r.written, r.skipped) for r in first] == [(2, 2)]
+    assert [(r.written, r.skipped) for r in second] == [(0, 4)]
+    assert recorded(ThermalSampleRow, ThermalSampleRow.time, ThermalSampleRow.forcer_c,
+                    ThermalSampleRow.at_temperature) == [(10.0, 40.0, False), (11.0, 84.9, True)]
+    assert recorded(SweepPointRow, SweepPointRow.done, SweepPointRow.total) == [(1, 4)]
+
+
 def test_replaying_a_journal_twice_writes_nothing_twice(engine, tmp_path):
     spool, saved = tmp_path / "spool", tmp_path / "saved"
     with Recorder(engine, stale_after_s=None, spool=spool) as recorder:

@@ -93,3 +93,73 @@ def test_upgrading_to_nullable_measurement_values_keeps_every_measurement(databa
     with reopened.connect() as conn:
         rows = conn.execute(select(MeasurementRow.name, MeasurementRow.value).order_by(MeasurementRow.time)).all()
     assert [tuple(r) for r in rows] == [("idd", 0.25), ("vdd", -1e300)]
+
+
+def _downgrade(engine, revision: str) -> None:
+    from alembic import command
+
+    from bringup.db.engine import alembic_config
+
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def _a_run(conn) -> None:
+    conn.execute(text("INSERT INTO station (name) VALUES ('S')"))
+    conn.execute(text("INSERT INTO chip (serial) VALUES ('C')"))
+    conn.execute(text("INSERT INTO runbook (name, content_hash, text) VALUES ('r', 'h', '')"))
+    conn.execute(text("INSERT INTO run (id, chip_id, station_id, runbook_id, operator, status, reason, "
+                      "started_at, heartbeat_at, software_version, resume_count) "
+                      "VALUES ('run1', 1, 1, 1, '', 'passed', '', 0, 0, '', 0)"))
+
+
+def test_0009_adds_thermal_samples_and_sweep_progress_and_keeps_older_sweep_points(database):
+    from bringup.db.models import SweepPointRow, ThermalSampleRow
+    from bringup.dblocation import migration_head
+
+    old = database.engine(upgrade=False)
+    upgrade(old, "0008")
+    with old.begin() as conn:
+        _a_run(conn)
+        conn.execute(text("INSERT INTO sweep_point (run_id, step_index, vdd_core_v, outcome, confirmed, "
+                          "vectors_passed, vectors_run, time) VALUES ('run1', 1, 0.7, 'pass', false, 4, 4, 5)"))
+
+    reopened = database.engine()
+
+    assert current_revision(reopened) == head_revision() == migration_head() == "0009"
+    assert schema_differences(reopened) == []
+    with reopened.begin() as conn:
+        old_point = conn.execute(select(SweepPointRow.vdd_core_v, SweepPointRow.done, SweepPointRow.total)).one()
+        assert tuple(old_point) == (0.7, None, None)  # progress not recorded then: unknown, not 0
+        conn.execute(ThermalSampleRow.__table__.insert().values(run_id="run1", time=6.0, setpoint_c=85.0,
+                                                                forcer_c=84.8, die_c=None, at_temperature=True,
+                                                                head="down"))
+    assert "ix_thermal_sample_run_order" in {ix["name"] for ix in inspect(reopened).get_indexes("thermal_sample")}
+
+
+def test_0009_downgrades_to_0008_and_upgrades_again(database):
+    engine = database.engine()
+    with engine.begin() as conn:
+        _a_run(conn)
+        conn.execute(text("INSERT INTO sweep_point (run_id, step_index, outcome, confirmed, vectors_passed, "
+                          "vectors_run, time, done, total) VALUES ('run1', 0, 'fail', true, 1, 4, 5, 3, 8)"))
+        conn.execute(text("INSERT INTO thermal_sample (run_id, time, at_temperature, head) "
+                          "VALUES ('run1', 1, false, '')"))
+
+    _downgrade(engine, "0008")
+
+    assert current_revision(engine) == "0008"
+    tables = inspect(engine)
+    assert "thermal_sample" not in tables.get_table_names()
+    assert {"done", "total"}.isdisjoint(c["name"] for c in tables.get_columns("sweep_point"))
+    assert "ix_sweep_point_run_step" in {ix["name"] for ix in tables.get_indexes("sweep_point")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT outcome, vectors_run FROM sweep_point")).one() == ("fail", 4)
+    engine.dispose()
+
+    again = database.engine()
+
+    assert current_revision(again) == head_revision()
+    assert schema_differences(again) == []

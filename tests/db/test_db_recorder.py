@@ -8,7 +8,16 @@ import time
 import pytest
 from sqlalchemy import func, select, update
 
-from bringup.db.models import EventLogRow, MeasurementRow, RailSampleRow, Run, Step, Vector
+from bringup.db.models import (
+    EventLogRow,
+    MeasurementRow,
+    RailSampleRow,
+    Run,
+    Step,
+    SweepPointRow,
+    ThermalSampleRow,
+    Vector,
+)
 from bringup.db.models import VectorResultRow as VR
 from bringup.db.recorder import (
     Recorder,
@@ -30,6 +39,9 @@ from bringup.events import (
     StepFinished,
     StepStarted,
     StepStatus,
+    SweepOutcome,
+    SweepPoint,
+    ThermalSample,
     VectorResult,
     new_run_id,
 )
@@ -265,6 +277,36 @@ def test_bus_events_are_recorded_in_every_table(engine):
     assert log_kinds == ["run", "console-rx", "run"]
     assert count(engine, RailSampleRow.__table__, run_id=run_id) == 1
     assert count(engine, MeasurementRow.__table__, run_id=run_id) == 1
+
+
+def test_thermal_samples_and_sweep_progress_are_rows_not_log_lines(engine):
+    run_id = new_run_id()
+    hot = Conditions(vdd_core_v=0.7, core_mhz=800.0, temperature_c=85.0)
+    with EventBus() as bus, Recorder(engine) as recorder:
+        recorder.attach(bus)
+        bus.publish(run_started(run_id))
+        bus.publish(StepStarted(run_id=run_id, index=0, name="vmin", kind="vmin"))
+        bus.publish(ThermalSample(run_id=run_id, setpoint_c=85.0, forcer_c=61.5, die_c=58.25,
+                                  at_temperature=False, head="down", ts=100.0))
+        bus.publish(ThermalSample(run_id=run_id, setpoint_c=85.0, forcer_c=None, die_c=None,
+                                  at_temperature=True, head="x" * 50, ts=100.2))  # a forcer's odd word
+        bus.publish(SweepPoint(run_id=run_id, step_index=0, conditions=hot, outcome=SweepOutcome.PASS,
+                               vectors_passed=3, vectors_run=3, done=2, total=8, die_c=86.0))
+        bus.publish(RunFinished(run_id=run_id, status=RunStatus.PASSED))
+        recorder.close()
+
+    with engine.connect() as conn:
+        samples = conn.execute(
+            select(ThermalSampleRow.time, ThermalSampleRow.setpoint_c, ThermalSampleRow.forcer_c,
+                   ThermalSampleRow.die_c, ThermalSampleRow.at_temperature, ThermalSampleRow.head)
+            .where(ThermalSampleRow.run_id == run_id).order_by(ThermalSampleRow.id)).all()
+        point = conn.execute(select(SweepPointRow.done, SweepPointRow.total, SweepPointRow.temperature_c)
+                             .where(SweepPointRow.run_id == run_id)).one()
+        log_kinds = conn.execute(select(EventLogRow.kind).where(EventLogRow.run_id == run_id)).scalars().all()
+    assert [tuple(s) for s in samples] == [(100.0, 85.0, 61.5, 58.25, False, "down"),
+                                           (100.2, 85.0, None, None, True, "x" * 20)]
+    assert tuple(point) == (2, 8, 85.0)
+    assert "thermalsample" not in log_kinds  # no longer a repr() line in the timeline
 
 
 def test_heartbeat_advances_while_the_run_is_open(engine, wait_until):

@@ -170,6 +170,32 @@ def test_json_export_is_the_run_record(recorded_run: Any, tmp_path: Path) -> Non
     assert all(math.isfinite(m["value"]) for m in document["measurements"])
 
 
+def test_json_export_carries_the_runs_forcer_samples_in_recorded_order(tmp_path: Path) -> None:
+    from bringup.db.engine import make_engine
+    from bringup.db.recorder import Recorder
+    from bringup.events import RunStatus, ThermalSample
+
+    db_url = f"sqlite:///{tmp_path / 'lab.db'}"
+    engine = make_engine(db_url)
+    with Recorder(engine, stale_after_s=None) as recorder:
+        run_id = recorder.start_run("SIM-0001")
+        for forcer_c, settled, ts in ((40.5, False, 10.0), (84.9, True, 10.2)):
+            recorder.handle(ThermalSample(run_id=run_id, setpoint_c=85.0, forcer_c=forcer_c, die_c=None,
+                                          at_temperature=settled, head="down", ts=ts))
+        recorder.finish_run(RunStatus.PASSED)
+    engine.dispose()
+    out = tmp_path / "run.json"
+
+    result = CliRunner().invoke(main, ["export", run_id, "--format", "json", "--out", str(out), "--db", db_url])
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert document["thermal_samples"] == [
+        {"setpoint_c": 85.0, "forcer_c": 40.5, "die_c": None, "at_temperature": False, "head": "down", "time": 10.0},
+        {"setpoint_c": 85.0, "forcer_c": 84.9, "die_c": None, "at_temperature": True, "head": "down", "time": 10.2},
+    ]
+
+
 def test_an_export_that_fails_half_way_leaves_the_previous_file_whole(recorded_run: Any, tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from bringup.report import export_stdf

@@ -20,13 +20,26 @@ from tui_bench import make_bench, pilot_test, wait_for
 
 from bringup.db.engine import make_engine
 from bringup.db.recorder import Recorder
-from bringup.events import Log, RunStarted
+from bringup.events import (
+    Conditions,
+    Log,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    StepFinished,
+    StepStarted,
+    StepStatus,
+    SweepOutcome,
+    SweepPoint,
+    ThermalSample,
+)
 from bringup.tui.app import BringupApp
 from bringup.tui.follow import NOTIFY_CHANNEL, AttachError, RunFollower, open_read_only
-from bringup.tui.live_state import LiveRun
+from bringup.tui.live_state import LiveRun, ThermalReading
 from bringup.tui.screens.live import LiveScreen
 from bringup.tui.widgets.rails import RailPanel
 from bringup.tui.widgets.steps import StepTable
+from bringup.tui.widgets.thermal import ThermalPanel
 
 
 def _db_conftest():
@@ -99,6 +112,63 @@ async def test_attach_follows_a_run_of_another_process_to_its_end_read_only(siml
         assert app.return_code == 0
     finally:
         assert writer.wait(60) == 0, writer.stdout.read() if writer.stdout else ""
+
+
+HOT_VMIN = """name: hot vmin
+steps:
+  - step: vmin
+    name: Vmin at 85 °C
+    mhz: [400, 800]
+    temperatures_c: [85]
+"""
+
+
+@pilot_test
+async def test_an_attached_screen_shows_the_recorded_temperature_and_the_sweep_bar_with_its_total(db_url):
+    """A run recorded by a Recorder in this process (what a station's `bringup run` writes), followed
+    through the database: the forcer panel and the vmin step's bar with its total, as recorded."""
+    engine = make_engine(db_url)
+    run_id = uuid.uuid4().hex
+
+    def point(volts: float, done: int) -> SweepPoint:
+        return SweepPoint(run_id=run_id, step_index=0, outcome=SweepOutcome.PASS, done=done, total=2,
+                          conditions=Conditions(vdd_core_v=volts, core_mhz=400.0, temperature_c=85.0))
+
+    try:
+        with Recorder(engine, stale_after_s=None) as recorder:
+            recorder.handle(RunStarted(run_id=run_id, chip_serial="SIM-0001", station_name="s",
+                                       runbook_name="hot vmin", runbook_hash="h", runbook_text=HOT_VMIN))
+            recorder.handle(StepStarted(run_id=run_id, index=0, name="Vmin at 85 °C", kind="vmin"))
+            recorder.handle(ThermalSample(run_id=run_id, setpoint_c=85.0, forcer_c=61.0, die_c=58.5,
+                                          at_temperature=False, head="down"))
+            recorder.handle(ThermalSample(run_id=run_id, setpoint_c=85.0, forcer_c=84.9, die_c=86.2,
+                                          at_temperature=True, head="down"))
+            recorder.handle(point(0.70, 0))
+            recorder.handle(point(0.68, 1))  # the first of two searches ended here
+            recorder.flush()
+            app = BringupApp(None, db_url=db_url)
+            async with app.run_test(size=(140, 44)) as pilot:
+                app.attach(run_id[:8])
+                screen = await wait_for(pilot, lambda: isinstance(app.screen, LiveScreen) and app.screen.is_mounted
+                                        and app.screen, "the read-only live screen")
+                panel = screen.query_one(ThermalPanel)
+                steps = screen.query_one(StepTable)
+                await wait_for(pilot, lambda: panel.reading == ThermalReading(85.0, 84.9, 86.2, True, "down"),
+                               "the forcer's latest recorded sample")
+                assert "die 86.2 °C" in str(panel.content) and "at temperature" in str(panel.content)
+                await wait_for(pilot, lambda: steps.progress_of("Vmin at 85 °C") == (1, 2),
+                               "the vmin bar at 1 of its 2 searches")
+                # The run goes on while it is followed: its last search ends, and so does the run.
+                recorder.handle(point(0.72, 2))
+                recorder.handle(StepFinished(run_id=run_id, index=0, status=StepStatus.PASSED))
+                recorder.handle(RunFinished(run_id=run_id, status=RunStatus.PASSED))
+                recorder.flush()
+                await wait_for(pilot, lambda: screen.status == "passed", "the end, as recorded")
+                assert steps.progress_of("Vmin at 85 °C") == (2, 2)
+                await pilot.press("q")
+            assert app.return_code == 0
+    finally:
+        engine.dispose()
 
 
 def test_attach_to_a_run_that_is_not_there_says_so(tmp_path):
