@@ -228,3 +228,21 @@ async def test_n_after_a_run_goes_to_the_start_screen_with_the_values_kept_and_a
                        "the second chip's run to pass")
         assert app.handle.request.chip == "SIM-0001" and app.handle.request.lot == "L7"
         assert app.screen_stack.count(app.live_screen) == 1 and len(app.screen_stack) == 3
+
+
+@pilot_test
+async def test_a_serial_scanned_right_after_picking_the_runbook_loses_no_character(tui_bench: TuiBench):
+    """A barcode scanner (or tmux) types faster than a screen settles: every key it sends after
+    the Enter that picks the runbook belongs to the serial field, none to the list."""
+    from textual import events
+
+    app = make_app(tui_bench)
+    async with app.run_test(size=SIZE) as pilot:
+        start = app.screen
+        assert isinstance(start, StartScreen)
+        await wait_for(pilot, lambda: isinstance(start.focused, OptionList), "the runbook list focused")
+        for key, character in [("enter", "\r"), *[(c if c.isalnum() else "minus", c) for c in "SIM-0001"]]:
+            app.post_message(events.Key(key, character))  # queued at once, as a scanner sends them
+        await wait_for(pilot, lambda: start.query_one("#chip", Input).value == "SIM-0001",
+                       "the whole serial in its field", 10)
+        assert isinstance(start.focused, Input) and start.focused.id == "chip"

@@ -2,7 +2,9 @@
 
 Focus starts on the runbook list, so `q`, `h` and `?` work at once; in a text field they type,
 and Escape leaves the field. After a run, `n` comes back here with the same runbook and values
-and the serial field focused (its text selected: typing replaces it).
+and the serial field focused (its text selected: typing replaces it). Enter on the list moves
+the focus to the serial field before any key behind it is handled, so a serial typed or scanned
+at once after it arrives whole.
 """
 
 from __future__ import annotations
@@ -61,6 +63,10 @@ class StartScreen(Screen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave_field", "leave field", show=False),
+        # Priority: handled as the key arrives, before the keys queued behind it (a barcode
+        # scanner's serial) go to whatever has the focus; the list's own Enter would move the
+        # focus only once its message is handled, and the first characters would be lost.
+        Binding("enter", "pick_runbook", "pick runbook", show=False, priority=True),
     ]
 
     def __init__(self, runbooks_dir: Path, values: StartValues | None = None) -> None:
@@ -95,10 +101,20 @@ class StartScreen(Screen[None]):
             return
         chosen = self.values.runbook
         options.highlighted = self.runbooks.index(chosen) if chosen in self.runbooks else 0
+        # set_focus, not focus(): at once, so that keys typed as the screen appears land here
         if self.values.chip:
-            self.query_one("#chip", Input).focus()  # the next chip: type its serial over the last
+            self.set_focus(self.query_one("#chip", Input))  # the next chip: type over the last
         else:
-            options.focus()
+            self.set_focus(options)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pick_runbook":  # Enter elsewhere submits a field or presses the button
+            return isinstance(self.focused, OptionList)
+        return True
+
+    def action_pick_runbook(self) -> None:
+        """Enter on the runbook list: keep the highlighted runbook, type the serial next."""
+        self.set_focus(self.query_one("#chip", Input))  # now, not after a refresh
 
     def action_leave_field(self) -> None:
         """Escape: leave the text field, so that single keys (q, h, ?) act again."""
