@@ -139,7 +139,7 @@ def test_a_run_going_ends_safe_and_the_tui_exits_when_its_terminal_goes(simlab, 
     wait_until(lambda: "hold.yaml" in screen(tmux) and "q quit" in screen(tmux), 30, "the start screen",
                lambda: screen(tmux))
     keys(tmux, "Enter")  # picks it; the serial field takes the focus
-    for _ in range(50):  # type until the field shows it: keys sent before the focus moved are lost
+    for _ in range(50):  # type until the field shows it: an Enter sent before the list is up is lost
         keys(tmux, "-l", "SIM-0001")
         try:
             wait_until(lambda: "SIM-0001" in screen(tmux), 2, "the serial typed")
