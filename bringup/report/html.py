@@ -208,6 +208,14 @@ def _failing_vectors(record: RunRecord) -> str:
 
 def _temperature_points(record: RunRecord) -> list[tuple[float, float, str]]:
     points = [(m.time, m.value, m.name) for m in record.measurements if m.units in ("°C", "C", "degC")]
+    if record.thermal_samples:  # recorded while the run controlled temperature (thermal_sample)
+        for sample in record.thermal_samples:
+            for celsius, series in ((sample.setpoint_c, "forcer set point"), (sample.forcer_c, "forcer air"),
+                                    (sample.die_c, "die")):
+                if celsius is not None:
+                    points.append((sample.time, celsius, series))
+        return points
+    # A run recorded before thermal samples were: the set points its results carry.
     seen_conditions = {
         (round(r.time, 1), r.temperature_c)
         for r in (*record.measurements, *record.vectors)
@@ -228,11 +236,12 @@ def _over_time(record: RunRecord) -> list[str]:
             image(rails, "rails over time") if rails else '<p class="muted">no rail samples</p>',
         )
     )
-    temperature = figures.temperature_over_time(_temperature_points(record), start)
+    points = _temperature_points(record)
+    temperature = figures.temperature_over_time(points, start)
     if temperature:
-        out.append(
-            section("temperature", "Temperature over time", image(temperature, "temperature over time"))
-        )
+        series = ", ".join(dict.fromkeys(name for _, _, name in points))  # the legend, in words
+        out.append(section("temperature", "Temperature over time",
+                           image(temperature, f"temperature over time: {series}")))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import struct
 import subprocess
@@ -75,6 +76,9 @@ def test_report_of_a_real_run_has_every_section_and_inline_pngs(recorded_run, tm
     assert "SIM-0001" in text and "LOT-7" in text and "(12, -4)" in text
     assert "Keysight" in text or "Rigol" in text  # *IDN? of the simulated instruments
     assert "0x8000" in text  # a failing vector's address
+    # the forcer as recorded while set_temperature brought it there, not only the set points
+    series = re.search(r'alt="temperature over time: ([^"]*)"', out.read_text(encoding="utf-8")).group(1)
+    assert {"forcer set point", "forcer air"} <= set(series.split(", "))
 
 
 def test_report_shows_every_recorded_instrument_idn_and_failure(recorded_run, tmp_path: Path) -> None:
