@@ -22,7 +22,12 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import logging
 from typing import Any
+
+from bringup.messages import first_line
+
+log = logging.getLogger(__name__)
 
 TOTAL, LAST_ADDRESS, LAST_LENGTH, LIMIT, OVER = range(5)
 STATE_WORDS = 5
@@ -54,7 +59,12 @@ def native_block_hook() -> int | None:
             state[OVER] = 1
             emu_stop(uc)
 
-    return cfunc(signature, nopython=True)(on_block).address
+    try:
+        return cfunc(signature, nopython=True)(on_block).address
+    except Exception as exc:  # a numba that cannot compile here: QEMU's count still works
+        log.warning("unicorn backend: the native block counter did not compile (%s); counting "
+                    "steps with QEMU's count instead, about half as fast", first_line(exc))
+        return None
 
 
 def attach(uc: Any, state: ctypes.Array) -> bool:

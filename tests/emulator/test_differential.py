@@ -266,3 +266,23 @@ def test_agree_on_code_that_rewrites_a_block_it_left(counting: str, fence_i: boo
     expected = run("python", words, bytes(DATA_BYTES), None)
     assert expected[1][10] == 7 + 42
     assert run("unicorn", words, bytes(DATA_BYTES), None) == expected
+
+
+def test_a_native_counter_that_cannot_compile_falls_back_to_qemu_count(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    numba = pytest.importorskip("numba")
+    from bringup.emulator import block_counter
+
+    def cannot_compile(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("LLVM cannot target this machine")
+
+    monkeypatch.setattr(numba, "cfunc", cannot_compile)
+    block_counter.native_block_hook.cache_clear()
+    try:
+        words = rewriting_loop(fence_i=True)
+        backend = loaded("unicorn", words, bytes(DATA_BYTES))
+        assert backend.counting == "qemu count"
+        assert "did not compile (LLVM cannot target this machine)" in caplog.text
+        assert state(backend, backend.run(100_000)) == run("python", words, bytes(DATA_BYTES), None)
+    finally:
+        block_counter.native_block_hook.cache_clear()  # the next test compiles the real one
