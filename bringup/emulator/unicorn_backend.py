@@ -74,7 +74,7 @@ class UnicornBackend:
     name = "unicorn"
 
     def __init__(self, regions: Sequence[tuple[int, int]], *, tohost: int | None = None,
-                 misaligned: str = "allow", counted: bool = True) -> None:
+                 misaligned: str = "allow") -> None:
         try:
             import unicorn
             from unicorn import riscv_const
@@ -105,7 +105,7 @@ class UnicornBackend:
         self._pc = regions[0][0]
         self._stop: _Stop | None = None
         self._count_state = block_counter.State()
-        self._counted = counted and block_counter.attach(self._uc, self._count_state)
+        self._counted = block_counter.attach(self._uc, self._count_state)
 
     @property
     def _read_exec(self) -> int:
