@@ -43,7 +43,8 @@ def native_block_hook() -> int | None:
         from unicorn.unicorn_py3.unicorn import uclib
     except ImportError:
         return None
-    # Called from the compiled hook; a module-level ctypes function is a constant to numba.
+    # Called from the compiled hook: numba takes a ctypes function it closes over as a constant
+    # address (which is also why the hook is compiled per process, not cached on disk).
     emu_stop = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)(
         ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value)
     signature = types.void(types.voidptr, types.uint64, types.uint32,
@@ -75,6 +76,7 @@ def attach(uc: Any, state: ctypes.Array) -> bool:
     import unicorn
     from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
+    # Uc.hook_add wraps Python callables only; the engine handle it passes to C is Uc._uch.
     handle = uc_hook_h()
     status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), unicorn.UC_HOOK_BLOCK,
                                ctypes.c_void_p(address), ctypes.cast(state, ctypes.c_void_p),
