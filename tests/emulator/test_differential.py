@@ -286,3 +286,50 @@ def test_a_native_counter_that_cannot_compile_falls_back_to_qemu_count(
         assert state(backend, backend.run(100_000)) == run("python", words, bytes(DATA_BYTES), None)
     finally:
         block_counter.native_block_hook.cache_clear()  # the next test compiles the real one
+
+
+def long_loop(iterations: int) -> list[int]:
+    """A counted loop of a load, an add, a store and the count: 4 steps an iteration."""
+    return [*asm.li(LOOP_REG, iterations), *asm.li(DATA_BASE_REG, DATA),
+            asm.lw(5, DATA_BASE_REG, 0), asm.addi(5, 5, 3), asm.sw(5, DATA_BASE_REG, 0),
+            asm.addi(LOOP_REG, LOOP_REG, -1), asm.bne(LOOP_REG, 0, -16), *halt(7)]
+
+
+def test_agree_when_long_runs_span_many_native_segments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The native counter hands back to Python every NATIVE_SEGMENT steps; a run, and a budget
+    anywhere in it, end exactly where the reference's do."""
+    from bringup.emulator import block_counter, unicorn_backend
+
+    if block_counter.native_block_hook() is None:
+        pytest.skip("numba is not installed: the native block counter is off")
+    monkeypatch.setattr(unicorn_backend, "NATIVE_SEGMENT", 1024)
+    words = long_loop(5_000)
+    expected = run("python", words, bytes(DATA_BYTES), None)
+    assert expected[0].status is StopReason.HALTED and expected[0].steps > 20 * 1024
+    assert run("unicorn", words, bytes(DATA_BYTES), None) == expected
+    for budget in (1024, 1025, 4096 + 3, random.Random(5).randrange(expected[0].steps)):
+        assert run("unicorn", words, bytes(DATA_BYTES), None, budget=budget) == \
+            run("python", words, bytes(DATA_BYTES), None, budget=budget), budget
+
+
+@pytest.mark.timeout(60)
+def test_a_signal_interrupts_a_long_run_within_a_segment(counting: str) -> None:
+    """Ctrl-C (here SIGALRM) reaches Python while QEMU runs a program that never halts."""
+    import signal
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Interrupted
+
+    forever = [asm.addi(5, 5, 1), asm.jal(0, -4)]
+    backend = loaded("unicorn", forever, bytes(DATA_BYTES))
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(Interrupted):
+            backend.run(10**15)  # hours of steps: only a segment boundary lets the signal in
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
