@@ -105,8 +105,8 @@ def resume_run(
 ) -> RunReport:
     """Continue an interrupted run after its last completed step, without repeating anything."""
     from bringup.db.engine import make_engine
-    from bringup.db.queries import recorded_vector_passes, recorded_verdicts, run_recipe, sweep_points
-    from bringup.db.recorder import last_completed_step, recorded_vector_keys, recover
+    from bringup.db.queries import recorded_step_statuses, recorded_vector_passes, run_recipe, sweep_points
+    from bringup.db.recorder import last_completed_step, recover
 
     spec = station if isinstance(station, StationSpec) else load_station(station)
     engine = make_engine(db_url)
@@ -122,12 +122,15 @@ def resume_run(
         loaded = parse_runbook(recipe.runbook_text, f"run {run_id} runbook {recipe.runbook_name}", spec)
         check_suites(loaded, library)
         last = last_completed_step(engine, run_id)
-        steps, failed_vectors = recorded_verdicts(engine, run_id)  # the verdict counts them all
-        point = ResumePoint(-1 if last is None else last, frozenset(recorded_vector_keys(engine, run_id)),
+        steps = recorded_step_statuses(engine, run_id)
+        # One read of the vector results: which ran (not run again), which failed (the verdict
+        # counts them all), and each one's outcome (a sweep replays it).
+        passes = recorded_vector_passes(engine, run_id)
+        point = ResumePoint(-1 if last is None else last, frozenset(passes),
                             step_verdicts={index: StepStatus(status) for index, status in steps.items()},
-                            failed_vectors=frozenset(failed_vectors),
+                            failed_vectors=frozenset(key for key, passed in passes.items() if not passed),
                             sweep_points=tuple(sweep_points(engine, run_id)),
-                            vector_passes=recorded_vector_passes(engine, run_id))
+                            vector_passes=passes)
     except BaseException:
         engine.dispose()
         raise

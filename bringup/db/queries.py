@@ -642,17 +642,11 @@ def lot_corner_yield(engine: Engine, lot: str) -> list[CornerYield]:
         return [CornerYield(*row) for row in conn.execute(stmt)]
 
 
-def recorded_verdicts(engine: Engine, run_id: str) -> tuple[dict[int, str], set[tuple[int, str, int]]]:
-    """What a run recorded before it died: each step's status by index, and the keys (step
-    index, vector content hash, repeat) of its failed vector results. A resume counts both."""
+def recorded_step_statuses(engine: Engine, run_id: str) -> dict[int, str]:
+    """What a run recorded of its steps before it died: each step's status by index. A resume
+    counts these with the failed vector results (``recorded_vector_passes``) in its verdict."""
     with engine.connect() as conn:
-        steps = dict(conn.execute(select(Step.index, Step.status).where(Step.run_id == run_id)).all())
-        failed = conn.execute(
-            select(VR.step_index, Vector.content_hash, VR.repeat)
-            .join(Vector, Vector.id == VR.vector_id)
-            .where(VR.run_id == run_id, VR.passed == false())
-        ).all()
-    return steps, {(index, content_hash, repeat) for index, content_hash, repeat in failed}
+        return dict(conn.execute(select(Step.index, Step.status).where(Step.run_id == run_id)).all())
 
 
 # ---------------------------------------------------------------------------------- sweeps
