@@ -151,6 +151,8 @@ async def test_h_shows_the_run_just_made_and_its_summary(tui_bench: TuiBench):
     async with app.run_test(size=SIZE) as pilot:
         await start_from_start_screen(pilot, "power_on.yaml")
         await wait_for(pilot, lambda: app.live_screen is not None and live(app).status == "passed", "the run")
+        # the screen shows the bus's RunFinished; the report (and the recorder's last commit) follows it
+        await wait_for(pilot, lambda: not app.handle.active and app.handle.report is not None, "the run's report")
         run_id = app.handle.report.run_id
         await pilot.press("h")
         history = await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.runs

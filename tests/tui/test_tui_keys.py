@@ -190,9 +190,10 @@ async def test_enter_on_a_running_run_in_the_history_follows_it_read_only(tmp_pa
         screen = await wait_for(pilot, lambda: isinstance(app.screen, LiveScreen) and app.screen.is_mounted
                                 and app.screen, "the live screen following the run")
         assert screen.read_only and app.follower is not None and app.follower.run_id == RUNNING_ID
-        await wait_for(pilot, lambda: f"run {RUNNING_ID[:12]}" in str(screen.query_one("#run-title").content),
+        # "reading run … from the database" also names the run: wait for the chip, which only the title has
+        await wait_for(pilot, lambda: "chip SIM-0043" in str(screen.query_one("#run-title").content),
                        "the followed run's title")
-        assert "chip SIM-0043" in str(screen.query_one("#run-title").content)
+        assert f"run {RUNNING_ID[:12]}" in str(screen.query_one("#run-title").content)
         await wait_for(pilot, lambda: screen.query_one(StepTable).status_of("shmoo at 25 °C") == "running",
                        "its steps as recorded")
         assert not {"p", "s", "a", "n"} & offered(screen), "following is read-only"
