@@ -86,10 +86,11 @@ def own_spool(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return spool
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDatabase]:
-    if request.param == "sqlite":
-        db = TestDatabase(f"sqlite:///{tmp_path / 'lab.db'}", {})
+@contextlib.contextmanager
+def empty_database(dialect: str, folder: Path, name: str = "lab.db") -> Iterator[TestDatabase]:
+    """An empty SQLite file in ``folder`` or a fresh PostgreSQL schema, disposed afterwards."""
+    if dialect == "sqlite":
+        db = TestDatabase(f"sqlite:///{folder / name}", {})
         yield db
         db.dispose()
         return
@@ -99,6 +100,19 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDat
             yield db
         finally:
             db.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDatabase]:
+    with empty_database(request.param, tmp_path) as db:
+        yield db
+
+
+@pytest.fixture
+def second_database(database: TestDatabase, tmp_path: Path) -> Iterator[TestDatabase]:
+    """Another empty database of the same kind as ``database``."""
+    with empty_database(database.dialect, tmp_path, "second.db") as db:
+        yield db
 
 
 @pytest.fixture

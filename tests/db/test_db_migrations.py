@@ -23,6 +23,47 @@ def test_new_database_is_created_at_head_and_matches_the_models(database):
     assert schema_differences(engine) == []
 
 
+def schema_of(engine) -> dict:
+    """Every table's columns, keys, indexes and constraints, in an order that does not depend on
+    how the table was built (migrations add columns at the end)."""
+    found = inspect(engine)
+    return {table: {
+        "columns": sorted((c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                          for c in found.get_columns(table)),
+        "primary key": found.get_pk_constraint(table)["constrained_columns"],
+        "foreign keys": sorted((tuple(fk["constrained_columns"]), fk["referred_table"],
+                                tuple(fk["referred_columns"]), str(sorted(fk["options"].items())))
+                               for fk in found.get_foreign_keys(table)),
+        "indexes": sorted((ix["name"], str(ix["column_names"]), ix["unique"],
+                           str({k: str(v) for k, v in ix.get("dialect_options", {}).items()}))
+                          for ix in found.get_indexes(table)),
+        "unique": sorted(tuple(u["column_names"]) for u in found.get_unique_constraints(table)),
+        "checks": sorted(str(c["sqltext"]) for c in found.get_check_constraints(table)),
+    } for table in sorted(found.get_table_names())}
+
+
+def test_a_new_database_built_from_the_models_equals_one_built_by_every_migration(database, second_database):
+    built = database.engine()  # new: the models' schema in one go, stamped at head
+    migrated = second_database.engine(upgrade=False)
+    upgrade(migrated, "0001")
+    upgrade(migrated, "head")  # no longer new: every later migration runs
+
+    assert current_revision(built) == current_revision(migrated) == head_revision()
+    assert schema_of(built) == schema_of(migrated)
+    assert len(schema_of(built)) == len(Base.metadata.tables) + 1  # and alembic_version
+
+
+def test_a_new_database_in_a_schema_with_other_tables_is_created_at_head(database):
+    with database.engine(upgrade=False).begin() as conn:
+        conn.execute(text("CREATE TABLE someone_elses (x INTEGER)"))
+
+    engine = database.engine()
+
+    assert current_revision(engine) == head_revision()
+    assert [d[0] for d in schema_differences(engine)] == ["remove_table"]  # theirs, left alone
+    assert inspect(engine).has_table("someone_elses")
+
+
 def test_old_database_is_upgraded_on_open_and_keeps_its_data(database):
     old = database.engine(upgrade=False)
     upgrade(old, "0001")
