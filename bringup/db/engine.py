@@ -19,6 +19,8 @@ code and points into this package, so it works from an installed wheel with no a
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,11 +112,30 @@ def _postgres_timeouts(connect_args: dict[str, Any], lock_timeout_s: float) -> d
 
 def _set_sqlite_pragmas(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+    _switch_to_wal(cursor, busy_timeout_ms / 1000)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any, timeout_s: float) -> None:
+    """Put the file in WAL mode (it stays so); on a new file another process may be switching it
+    or creating the schema at the same moment.
+
+    SQLite answers "database is locked" at once, without its busy handler, when the switch would
+    deadlock with another connection's write lock, so it is retried here, up to the same
+    bound as every other wait on the database.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
 
 
 def alembic_config() -> Config:
@@ -141,9 +162,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config()
     try:
         with engine.begin() as conn:
+            # Two stations (or two terminals) opening a new or older database at once: one
+            # creates or migrates it, the other waits (bounded by the lock timeout), then finds
+            # it at head.
             if conn.dialect.name == "postgresql":
-                # Two stations opening a fresh shared database at once: one migrates, one waits.
                 conn.execute(text("SELECT pg_advisory_xact_lock(7242001)"))
+            elif conn.dialect.name == "sqlite":
+                # pysqlite runs DDL outside any transaction; an explicit one makes the check and
+                # the schema change one atomic step under SQLite's write lock.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             if revision == "head" and _holds_nothing_of_ours(conn):
                 _create_at_head(conn)
             else:

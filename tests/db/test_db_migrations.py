@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import urllib.parse
+from collections.abc import Iterator
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -77,6 +82,54 @@ def test_old_database_is_upgraded_on_open_and_keeps_its_data(database):
     assert schema_differences(reopened) == []
     with reopened.connect() as conn:
         assert conn.execute(select(Chip.lot).where(Chip.serial == "OLD-1")).scalar_one() == "L7"
+
+
+STATION = """
+import sys
+from bringup.db.engine import make_engine
+make_engine("sqlite://").dispose()  # everything opening needs is imported: a close race
+for url in sys.stdin:  # one database per line, opened by every station at once
+    try:
+        make_engine(url.strip()).dispose()
+        print("opened", flush=True)
+    except Exception as exc:
+        print(" ".join(f"{type(exc).__name__}: {exc}".split()), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def stations() -> Iterator[list[subprocess.Popen]]:
+    """Four processes that each open the database named on a line of their input."""
+    started = [subprocess.Popen([sys.executable, "-c", STATION], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                text=True) for _ in range(4)]
+    yield started
+    for station in started:
+        station.stdin.close()
+        station.wait(30)
+
+
+@pytest.mark.parametrize("first_schema", [None, "0008"], ids=["new", "older"])
+def test_stations_opening_one_database_at_once_all_open_it_and_it_is_built_once(
+        database, first_schema, tmp_path, stations):
+    """Two benches' first runs on one shared lab.db (or two terminals) start together."""
+    if database.dialect == "sqlite":  # files are cheap: several rounds make the race likely
+        urls = [f"sqlite:///{tmp_path / f'shared-{i}.db'}" for i in range(8)]
+    else:  # the test's own PostgreSQL schema
+        urls = [f"{database.url}?options={urllib.parse.quote(database.connect_args['options'])}"]
+    for url in urls:
+        engine = make_engine(url, upgrade=False)
+        if first_schema is not None:
+            upgrade(engine, first_schema)
+        for station in stations:
+            station.stdin.write(url + "\n")
+            station.stdin.flush()
+        assert [station.stdout.readline().strip() for station in stations] == ["opened"] * 4, url
+
+        assert current_revision(engine) == head_revision()
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+        assert schema_differences(engine) == []
+        engine.dispose()
 
 
 def test_opening_a_current_database_again_changes_nothing(database):
