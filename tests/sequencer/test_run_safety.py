@@ -95,7 +95,13 @@ def test_an_over_current_while_running_trips_the_monitor_and_powers_down(bench: 
     assert (status, reason) == ("error", report.reason)
 
 
-def test_a_supply_that_stops_answering_ends_the_run_and_the_rest_is_powered_down(bench: Bench) -> None:
+def test_a_supply_that_stops_answering_ends_the_run_and_the_rest_is_powered_down(bench: Bench, monkeypatch) -> None:
+    import bringup.power
+
+    # The power-down retries the silent supply for SAFE_OFF_RETRY_S (5 s) before it reports it
+    # not off; one second shows the same and keeps the suite short.
+    monkeypatch.setattr(bringup.power, "SAFE_OFF_RETRY_S", 1.0)
+
     def on_event(event) -> None:
         if isinstance(event, StepStarted) and event.kind == "wait":
             bench.lab.faults("psu_io").stop_answering()
