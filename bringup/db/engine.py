@@ -18,9 +18,12 @@ code and points into this package, so it works from an installed wheel with no a
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +148,7 @@ def alembic_config() -> Config:
     return config
 
 
+@functools.cache  # the migrations a process ships with do not change under it
 def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, f"no migrations found in {MIGRATIONS_DIR}"
@@ -160,22 +164,28 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database to ``revision`` (what ``bringup db upgrade`` runs)."""
     config = alembic_config()
+    with _reported(engine), engine.begin() as conn:
+        # Two stations (or two terminals) opening a new or older database at once: one
+        # creates or migrates it, the other waits (bounded by the lock timeout), then finds
+        # it at head.
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7242001)"))
+        elif conn.dialect.name == "sqlite":
+            # pysqlite runs DDL outside any transaction; an explicit one makes the check and
+            # the schema change one atomic step under SQLite's write lock.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if revision == "head" and _holds_nothing_of_ours(conn):
+            _create_at_head(conn)
+        else:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+
+
+@contextlib.contextmanager
+def _reported(engine: Engine) -> Iterator[None]:
+    """A database that cannot be reached or changed is a DatabaseError that says which and why."""
     try:
-        with engine.begin() as conn:
-            # Two stations (or two terminals) opening a new or older database at once: one
-            # creates or migrates it, the other waits (bounded by the lock timeout), then finds
-            # it at head.
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(7242001)"))
-            elif conn.dialect.name == "sqlite":
-                # pysqlite runs DDL outside any transaction; an explicit one makes the check and
-                # the schema change one atomic step under SQLite's write lock.
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            if revision == "head" and _holds_nothing_of_ours(conn):
-                _create_at_head(conn)
-            else:
-                config.attributes["connection"] = conn
-                command.upgrade(config, revision)
+        yield
     except OperationalError as exc:
         detail = " ".join(str(exc.orig).split()).rstrip(".?")  # drivers' messages span lines
         raise DatabaseError(
@@ -235,5 +245,12 @@ def sqlite_file(engine: Engine) -> Path | None:
 
 
 def upgrade_to_head(engine: Engine) -> None:
-    """Bring a new or older database to the latest schema; a no-op when it is current."""
+    """Bring a new or older database to the latest schema; a no-op when it is current.
+
+    A current database (every open but the first) is only read: the write lock that creating or
+    migrating takes would make each run's start wait behind another station's commits.
+    """
+    with _reported(engine):
+        if current_revision(engine) == head_revision():
+            return
     upgrade(engine, "head")

@@ -132,6 +132,20 @@ def test_stations_opening_one_database_at_once_all_open_it_and_it_is_built_once(
         engine.dispose()
 
 
+def test_opening_a_current_database_does_not_wait_for_another_stations_write(database, monkeypatch):
+    database.engine()  # at head
+    monkeypatch.setenv("BRINGUP_DB_LOCK_TIMEOUT_S", "0.5")
+    writer = database.engine(upgrade=False)
+    with writer.connect() as conn:  # another station is mid-commit, or stalled in one
+        conn.execute(text("BEGIN IMMEDIATE") if database.dialect == "sqlite"
+                     else text("SELECT pg_advisory_xact_lock(7242001)"))  # or migrating
+        try:
+            opened = database.engine()  # a run starting: reads the revision, takes no lock
+            assert current_revision(opened) == head_revision()
+        finally:
+            conn.rollback()
+
+
 def test_opening_a_current_database_again_changes_nothing(database):
     database.engine()
     again = database.engine()
