@@ -21,6 +21,7 @@ a second with `file:line: what — fix`, not at 3 a.m. half-way through a run.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -184,13 +185,17 @@ class SweepRange(BaseModel):
     def _ordered(self) -> SweepRange:
         if self.stop < self.start:
             raise ValueError(f"stop {self.stop} is below start {self.start} — swap them")
-        if len(self.values()) > MAX_SWEEP_POINTS:
+        # Counted before any list is built: a hostile step (1e-300) must not cost memory or time.
+        if self._count() > MAX_SWEEP_POINTS:
             raise ValueError(f"more than {MAX_SWEEP_POINTS} points — use a coarser step")
         return self
 
     def values(self) -> list[float]:
-        count = int((self.stop - self.start) / self.step + 1e-6) + 1
-        return [round(self.start + i * self.step, 6) for i in range(count)]
+        return [round(self.start + i * self.step, 6) for i in range(self._count())]
+
+    def _count(self) -> float:
+        steps = (self.stop - self.start) / self.step
+        return int(steps + 1e-6) + 1 if math.isfinite(steps) else math.inf
 
 
 MAX_SWEEP_POINTS = 2000

@@ -36,6 +36,9 @@ def test_shipped_sweep_runbooks_are_valid(name: str) -> None:
     ("{start: 0.60, stop: 0.85", "{start: 0.90, stop: 0.85", "start: 0.90", ["stop 0.85 is below start 0.9"]),
     ("method: adaptive", "method: binary", "method: binary", ["method"]),
     ("suite: random", "suite: nosuch", "suite: nosuch", ["no vector suite 'nosuch'"]),
+    # Counted, never listed: 250 billion points (or infinitely many) are refused at once.
+    ("stop: 0.85, step: 0.01}", "stop: 0.85, step: 1e-12}", "step: 1e-12", ["more than 2000 points"]),
+    ("stop: 0.85, step: 0.01}", "stop: 0.85, step: 1e-320}", "step: 1e-320", ["more than 2000 points"]),
 ])
 def test_a_bad_sweep_is_one_line_with_file_and_line(tmp_path: Path, old, new, where, words) -> None:
     path = variant(SHMOO, tmp_path, old, new)
