@@ -175,7 +175,7 @@ class Checkpoint(_Step):
 class SweepRange(BaseModel):
     """`start` to `stop` inclusive in steps of `step` (volts or MHz)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     start: float = Field(gt=0)
     stop: float = Field(gt=0)
@@ -199,6 +199,9 @@ class SweepRange(BaseModel):
 
 
 MAX_SWEEP_POINTS = 2000
+MAX_SWEEP_TEMPERATURES = 32
+Celsius = Annotated[float, Field(ge=MIN_CELSIUS, le=MAX_CELSIUS)]
+CoreMhz = Annotated[float, Field(gt=0, le=MAX_CORE_MHZ)]
 
 
 class _Sweep(_Step):
@@ -206,21 +209,32 @@ class _Sweep(_Step):
 
     rail: str | None = None  # default: the station's core rail
     volts: SweepRange
-    temperatures_c: list[float] = Field(default_factory=list)  # empty: the forcer is left alone
-    suite: str = "random"
-    seed: int = 1
-    count: int = Field(2, ge=1)
-    length: int = Field(30, ge=1)
-    hang_timeout_s: float = Field(2.0, gt=0)  # a run silent this long (plus its budget) hung
-    window_c: float = Field(1.0, gt=0)
-    soak_s: float = Field(30.0, ge=0)
-    settle_timeout_s: float = Field(900.0, gt=0)
-    die_tolerance_c: float = Field(15.0, gt=0)  # die vs set point, self-heating included
+    # empty: the forcer is left alone
+    temperatures_c: list[Celsius] = Field(default_factory=list, max_length=MAX_SWEEP_TEMPERATURES)
+    suite: str = Field("random", min_length=1, max_length=200)
+    # the same bounds as run_vectors: a sweep runs its suite at every point
+    seed: int = Field(1, ge=0, le=2**63 - 1)
+    count: int = Field(2, ge=1, le=MAX_RANDOM_COUNT)
+    length: int = Field(30, ge=1, le=MAX_RANDOM_LENGTH)
+    # a run silent this long (plus its budget) hung
+    hang_timeout_s: float = Field(2.0, gt=0, le=MAX_CONSOLE_TIMEOUT_S)
+    window_c: float = Field(1.0, gt=0, le=50.0)
+    soak_s: float = Field(30.0, ge=0, le=MAX_THERMAL_S)
+    settle_timeout_s: float = Field(900.0, gt=0, le=MAX_THERMAL_S)
+    die_tolerance_c: float = Field(15.0, gt=0, le=100.0)  # die vs set point, self-heating included
 
 
 class Shmoo(_Sweep):
     step: Literal["shmoo"]
     mhz: SweepRange
+
+    @field_validator("mhz")
+    @classmethod
+    def _clock_in_range(cls, mhz: SweepRange) -> SweepRange:
+        if mhz.stop > MAX_CORE_MHZ:
+            raise ValueError(f"stop {mhz.stop} is above {MAX_CORE_MHZ:.0f} MHz — no core clock goes there")
+        return mhz
+
     method: Literal["grid", "adaptive"] = "adaptive"
     repeats: int = Field(2, ge=1, le=8)  # executions that confirm each boundary point
     probes: int = Field(3, ge=0, le=8)  # points probed above the boundary for holes
@@ -228,10 +242,10 @@ class Shmoo(_Sweep):
 
 class Vmin(_Sweep):
     step: Literal["vmin"]
-    mhz: list[float] = Field(min_length=1)
+    mhz: list[CoreMhz] = Field(min_length=1, max_length=MAX_SWEEP_POINTS)
     repeats: int = Field(3, ge=1, le=8)  # pass criterion: every repeat passes
-    guard_band_v: float = Field(0.0, ge=0)
-    max_vmin_v: float | None = Field(None, gt=0)  # the chip fails the step if Vmin is above
+    guard_band_v: float = Field(0.0, ge=0, le=MAX_VOLTS)
+    max_vmin_v: float | None = Field(None, gt=0, le=MAX_VOLTS)  # the chip fails the step if Vmin is above
 
 
 Step = Annotated[
@@ -354,7 +368,25 @@ def _against_station(model: Runbook, source: LocatedYaml, station: StationSpec) 
         if isinstance(step, SetClock | SetTemperature | ConsoleExpect):
             errors.extend(_needs_instrument(step, at, source, station))
         errors.extend(_sweep_against_station(step, at, source, station))
+        errors.extend(_temperatures_against_forcer(step, at, source, station))
     return errors
+
+
+def _temperatures_against_forcer(step: _Step, at: tuple, source: LocatedYaml,
+                                 station: StationSpec) -> list[ConfigError]:
+    """Set points stay within the air limits the station programs into its forcer (which would
+    refuse them mid-run, hours in)."""
+    if isinstance(step, SetTemperature):
+        wanted = [((*at, "celsius"), step.celsius)]
+    elif isinstance(step, Shmoo | Vmin):
+        wanted = [((*at, "temperatures_c", i), t) for i, t in enumerate(step.temperatures_c)]
+    else:
+        return []
+    low, high = station.forcer.low_c, station.forcer.high_c
+    return [source.error(where, f"{celsius} °C is outside the forcer's limits of {low}..{high} °C on "
+                         f"station {station.name}", "stay within them; only the station file (forcer: "
+                         "low_c, high_c) sets them")
+            for where, celsius in wanted if not low <= celsius <= high]
 
 
 def _power_sequence(model: Runbook, source: LocatedYaml, station: StationSpec) -> list[ConfigError]:

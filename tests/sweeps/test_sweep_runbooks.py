@@ -46,6 +46,30 @@ def test_a_bad_sweep_is_one_line_with_file_and_line(tmp_path: Path, old, new, wh
     assert_one_line_error(text, path, where, words)
 
 
+VMIN = ROOT / "runbooks" / "vmin.yaml"
+
+
+@pytest.mark.parametrize(("runbook", "old", "new", "where", "words"), [
+    # A sweep runs its suite at every point: the bounds of run_vectors, and sane thermal values.
+    (SHMOO, "count: 2", "count: 1000000000", "count: 1000000000", ["count", "10000"]),
+    (SHMOO, "length: 30", "length: 1000000000", "length: 1000000000", ["length", "1000"]),
+    (SHMOO, "soak_s: 30", "soak_s: 1.0e9", "soak_s: 1.0e9", ["soak_s", "86400"]),
+    (SHMOO, "temperatures_c: [25, 85]", "temperatures_c: [25, 1.0e6]", "temperatures_c:", ["225"]),
+    (SHMOO, "stop: 1000, step: 100}", "stop: 1.0e6, step: 1000}", "mhz: {start: 400, stop: 1.0e6",
+     ["above 10000 MHz"]),
+    (VMIN, "mhz: [400, 600, 800, 1000]", "mhz: [400, 1.0e9]", "mhz: [400, 1.0e9]", ["mhz", "10000"]),
+    (VMIN, "guard_band_v: 0.02", "guard_band_v: .inf", "guard_band_v: .inf", ["guard_band_v", "finite"]),
+    # Within any forcer's range, outside this station's air limits (the forcer would refuse it mid-run).
+    (SHMOO, "temperatures_c: [25, 85]", "temperatures_c: [25, 160]", "temperatures_c: [25, 160]",
+     ["160.0 °C is outside the forcer's limits of -60.0..150.0 °C", "low_c, high_c"]),
+    (VMIN, "celsius: 25", "celsius: 200", "celsius: 200", ["200.0 °C is outside the forcer's limits"]),
+])
+def test_a_sweeps_numbers_are_bounded_when_it_loads(tmp_path: Path, runbook, old, new, where, words) -> None:
+    path = variant(runbook, tmp_path, old, new)
+    text = first_error(lambda p: load_runbook(p, _station(), suites=SUITES), path)
+    assert_one_line_error(text, path, where, words)
+
+
 def test_a_sweep_below_the_stations_floor_is_refused(tmp_path: Path) -> None:
     station = _station("abs_max_v: 0.95,", "abs_max_v: 0.95, min_v: 0.65,")
     text = first_error(lambda p: load_runbook(p, station, suites=SUITES), SHMOO)
