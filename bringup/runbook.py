@@ -227,6 +227,9 @@ class _Sweep(_Step):
 class Shmoo(_Sweep):
     step: Literal["shmoo"]
     mhz: SweepRange
+    method: Literal["grid", "adaptive"] = "adaptive"
+    repeats: int = Field(2, ge=1, le=8)  # executions that confirm each boundary point
+    probes: int = Field(3, ge=0, le=8)  # points probed above the boundary for holes
 
     @field_validator("mhz")
     @classmethod
@@ -234,10 +237,6 @@ class Shmoo(_Sweep):
         if mhz.stop > MAX_CORE_MHZ:
             raise ValueError(f"stop {mhz.stop} is above {MAX_CORE_MHZ:.0f} MHz — no core clock goes there")
         return mhz
-
-    method: Literal["grid", "adaptive"] = "adaptive"
-    repeats: int = Field(2, ge=1, le=8)  # executions that confirm each boundary point
-    probes: int = Field(3, ge=0, le=8)  # points probed above the boundary for holes
 
 
 class Vmin(_Sweep):
