@@ -36,7 +36,7 @@ from pydantic import (
     model_validator,
 )
 
-from bringup.station import StationSpec
+from bringup.station import MAX_CELSIUS, MIN_CELSIUS, StationSpec
 from bringup.yamlfile import (
     ConfigError,
     ConfigErrors,
@@ -55,7 +55,6 @@ MAX_READING = 1e6  # measure limits: volts, amps and degrees are far below a mil
 MAX_WAIT_S = 86_400.0  # a day; a longer wait is a typo (split it if it is not)
 MAX_CONSOLE_TIMEOUT_S = 3_600.0
 MAX_CORE_MHZ = 10_000.0  # no core clock is set above 10 GHz
-MIN_CELSIUS, MAX_CELSIUS = -80.0, 225.0  # the thermal forcer's range (Temptronic ATS)
 MAX_THERMAL_S = 86_400.0
 MAX_REPEAT = 10_000
 MAX_RANDOM_COUNT = 10_000

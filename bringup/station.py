@@ -50,6 +50,7 @@ MIN_BAUD, MAX_BAUD = 300, 4_000_000  # standard UART rates up to the fastest USB
 MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.01, 600.0  # an instrument silent for 10 minutes is gone
 MAX_CLOCK_HZ = 500e6  # above any reference clock a function generator gives
 MIN_VPP, MAX_VPP = 0.001, 10.0  # the 33500B's output range into 50 ohm
+MIN_CELSIUS, MAX_CELSIUS = -80.0, 225.0  # the thermal forcer's air range (Temptronic ATS)
 MAX_NAME = 200  # names are shown in one line of the TUI and messages
 MAX_ADDRESS = 4096  # a VISA resource string or a device path
 
@@ -150,11 +151,12 @@ Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
 class ForcerSpec(_Strict):
     """Where the thermal forcer parks at the end of every run and on estop, and its air limits."""
 
-    park_c: float = 25.0
+    # Within the forcer's range: it refuses limits outside it, at the run's first set point.
+    park_c: float = Field(25.0, ge=MIN_CELSIUS, le=MAX_CELSIUS)
     park_flow_off: bool = True
     park_head_up: bool = True
-    low_c: float = -60.0
-    high_c: float = 150.0
+    low_c: float = Field(-60.0, ge=MIN_CELSIUS, le=MAX_CELSIUS)
+    high_c: float = Field(150.0, ge=MIN_CELSIUS, le=MAX_CELSIUS)
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> ForcerSpec:

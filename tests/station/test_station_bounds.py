@@ -29,6 +29,11 @@ OUT_OF_BOUNDS = [
     ("timeout .inf", 'resource: "TCPIP0::127.0.0.1::50001::SOCKET"}',
      'resource: "TCPIP0::127.0.0.1::50001::SOCKET", timeout_s: .inf}', "psu_core:", ["timeout_s", "finite"]),
     ("clock at 1 THz", "frequency_hz: 25000000", "frequency_hz: 1.0e12", "clock:", ["frequency_hz"]),
+    # The run programs these into the forcer, which refuses them at the first set point, hours in.
+    ("forcer limit 1e6 °C", "amplitude_vpp: 1.8}", "amplitude_vpp: 1.8}\nforcer: {high_c: 1.0e6}", "forcer: {high_c",
+     ["high_c", "225"]),
+    ("forcer parked at -200 °C", "amplitude_vpp: 1.8}", "amplitude_vpp: 1.8}\nforcer: {park_c: -200, low_c: -250}",
+     "forcer: {park_c", ["-80"]),
 ]
 
 
