@@ -200,6 +200,40 @@ async def test_enter_on_a_running_run_in_the_history_follows_it_read_only(tmp_pa
 
 
 @pilot_test
+async def test_the_history_follows_a_running_run_to_its_end_without_r_and_keeps_the_selection(tmp_path):
+    url = sqlite_url(tmp_path)
+    fill_history(url, with_running=True)
+    app = BringupApp(None, db_url=url, runbooks_dir=ROOT / "runbooks")
+    async with app.run_test(size=SIZE) as pilot:
+        await on_start_screen(pilot)
+        await pilot.press("h")
+        history = await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.runs
+                                 and app.screen, "the history of recorded runs")
+        status_of = {run.id: run.status for run in history.runs}
+        assert status_of[RUNNING_ID] == "running"
+        await pilot.press("down")  # the operator looks at another run meanwhile
+        looked_at = history.selected_run.id
+        assert looked_at != history.runs[0].id
+
+        finish_on_another_station(url, RUNNING_ID)
+
+        await wait_for(pilot, lambda: {r.id: r.status for r in history.runs}[RUNNING_ID] == "passed",
+                       "the history to show the run's end (no key pressed)")
+        assert history.selected_run.id == looked_at, "a refresh keeps the operator's place"
+
+
+def finish_on_another_station(url: str, run_id: str) -> None:
+    from bringup.db.engine import make_engine
+    from bringup.db.recorder import Recorder
+    from bringup.events import RunFinished, RunStatus
+
+    engine = make_engine(url)
+    with Recorder(engine, stale_after_s=None) as recorder:
+        recorder.handle(RunFinished(run_id=run_id, status=RunStatus.PASSED, reason="every step passed"))
+    engine.dispose()
+
+
+@pilot_test
 async def test_a_redraw_tick_while_the_app_closes_does_not_crash_it():
     """Quitting removes the screen's widgets while the 10 Hz tick may still fire (seen: NoMatches)."""
     app = ReplayApp(live_events())

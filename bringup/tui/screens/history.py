@@ -17,6 +17,8 @@ from textual.widgets import DataTable, Footer, Static
 from bringup.tui.widgets.styles import status_text
 from bringup.tui.widgets.table import MeasuredTable
 
+REFRESH_S = 2.0  # while a listed run is still going
+
 
 def _cell(value: Any) -> str:
     return "-" if value is None else str(value)
@@ -53,6 +55,12 @@ class HistoryScreen(Screen[None]):
         runs = self.query_one("#runs", DataTable)
         runs.add_columns("run", "chip", "runbook", "status", "started", "reason")
         self.action_reload()
+        self.set_interval(REFRESH_S, self._refresh_while_running)
+
+    def _refresh_while_running(self) -> None:
+        """A run still going (here or on another station) ends, or new ones start, without r."""
+        if any(run.status == "running" for run in self.runs):
+            self.action_reload()
 
     def on_unmount(self) -> None:
         if self._engine is not None:
@@ -124,6 +132,7 @@ class HistoryScreen(Screen[None]):
     def _show_runs(self, runs: list[Any]) -> None:
         from bringup.history import when
 
+        first_load, selected = not self.runs, self.selected_run
         self.runs = runs
         table = self.query_one("#runs", DataTable)
         table.clear()
@@ -132,7 +141,11 @@ class HistoryScreen(Screen[None]):
                           r.reason, key=r.id)
         if not runs:
             self._show_detail_title("no runs recorded yet")
-        table.focus()
+        ids = [r.id for r in runs]
+        if selected is not None and selected.id in ids:  # a reload keeps the operator's place
+            table.move_cursor(row=ids.index(selected.id))
+        if first_load:
+            table.focus()
 
     def _show_summary(self, summary: Any) -> None:
         r = summary.run
