@@ -251,6 +251,19 @@ def upgrade_to_head(engine: Engine) -> None:
     migrating takes would make each run's start wait behind another station's commits.
     """
     with _reported(engine):
-        if current_revision(engine) == head_revision():
-            return
+        current = current_revision(engine)
+    if current == head_revision():
+        return
+    if current is not None and current not in _known_revisions():
+        raise DatabaseError(
+            f"the results database {engine.url.render_as_string()} is at schema {current}, newer than "
+            f"this bringup knows (its newest is {head_revision()}): a newer bringup upgraded it. Upgrade "
+            "bringup on this station (pip install -U bringup), or record into another database"
+        )
     upgrade(engine, "head")
+
+
+@functools.cache
+def _known_revisions() -> frozenset[str]:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return frozenset(script.revision for script in scripts.walk_revisions())

@@ -146,6 +146,24 @@ def test_opening_a_current_database_does_not_wait_for_another_stations_write(dat
             conn.rollback()
 
 
+def test_a_database_a_newer_bringup_upgraded_is_refused_in_one_line_and_left_as_it_is(database):
+    engine = database.engine()
+    with engine.begin() as conn:  # a station with a newer bringup migrated the shared database
+        conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+        conn.execute(text("INSERT INTO chip (serial, lot) VALUES ('KEEP-1', 'L7')"))
+
+    with pytest.raises(DatabaseError) as refused:
+        database.engine()
+
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "is at schema 0999, newer than this bringup knows" in message
+    assert f"its newest is {head_revision()}" in message and "pip install -U bringup" in message
+    assert current_revision(engine) == "0999"
+    with engine.connect() as conn:
+        assert conn.execute(select(Chip.lot).where(Chip.serial == "KEEP-1")).scalar_one() == "L7"
+
+
 def test_opening_a_current_database_again_changes_nothing(database):
     database.engine()
     again = database.engine()
