@@ -278,9 +278,14 @@ class Recorder:
         most ``timeout`` seconds (None: until they do or the recorder closes)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while len(self._pending) + self._db_backlog >= self._max_pending and not self._closing:
-            # What waits must go out now, not at the next interval: the journal thread sleeps
-            # through a bare notify until a batch is urgent or full.
-            self._urgent = True
+            # When the journal holds every row that takes room (nothing is with the database
+            # thread), they must go out now, not at the next interval: the journal thread sleeps
+            # through a bare notify until a batch is urgent or full. When the database thread
+            # has rows, only its commit frees room: waking the journal then frees none, and its
+            # wake woke this producer again -- a busy loop that starved the run's other threads
+            # while the database stalled and halved the events path's throughput.
+            if not self._db_backlog:
+                self._urgent = True
             self._journal_wake.notify()
             self._db_wake.notify()
             left = None if deadline is None else deadline - time.monotonic()

@@ -211,6 +211,39 @@ def test_a_slow_database_makes_producers_wait_and_loses_nothing(engine, wait_unt
     assert count(engine, MeasurementRow.__table__, run_id=run_id) == 500
 
 
+def test_producers_waiting_on_a_stalled_database_leave_the_cpu_to_the_run(engine, wait_until):
+    # While the database stalls, the run's rail monitor still needs the interpreter: a waiting
+    # producer and the journal thread must sleep, not wake each other in a loop (they did, and
+    # that also halved the recording throughput of every flood).
+    gate = threading.Event()
+    recorder = Recorder(engine, max_pending=50, batch_rows=20)
+    run_id = recorder.start_run("C-001")
+    recorder.flush()
+    real_write = recorder._rows.write
+
+    def stalled_write(conn, batch):
+        gate.wait(30)
+        real_write(conn, batch)
+
+    recorder._rows.write = stalled_write
+    produced = []
+    producer = threading.Thread(target=lambda: [produced.append(recorder.measurement("v", float(i)))
+                                                for i in range(500)])
+    producer.start()
+    wait_until(lambda: len(produced) >= 50, what="the buffer to fill")
+    try:
+        cpu_before = time.process_time()
+        threading.Event().wait(1.0)  # a second of the stall, watched
+        cpu_spent = time.process_time() - cpu_before
+        assert producer.is_alive(), "the producer is held by back-pressure"
+        assert cpu_spent < 0.3, f"{cpu_spent:.2f} s of CPU in 1 s of waiting: a busy loop"
+    finally:
+        gate.set()
+        producer.join(10)
+        recorder.close()
+    assert count(engine, MeasurementRow.__table__, run_id=run_id) == 500
+
+
 def test_a_stalled_database_ends_the_scripted_wait_and_keeps_what_came_before(engine, tmp_path):
     # Without a bus, nothing else bounds the wait: a script must hear that the database stalled.
     gate = threading.Event()
