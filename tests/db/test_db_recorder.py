@@ -211,6 +211,28 @@ def test_a_slow_database_makes_producers_wait_and_loses_nothing(engine, wait_unt
     assert count(engine, MeasurementRow.__table__, run_id=run_id) == 500
 
 
+def test_a_flood_is_committed_a_batch_at_a_time_and_every_row_once(engine):
+    # Not one transaction of everything queued (PostgreSQL: 75,000 rows, 2 s behind the run,
+    # which `tui --attach` saw in bursts): each holds whole journal batches, at most batch_rows.
+    recorder = Recorder(engine, max_pending=1_000, batch_rows=100)
+    run_id = recorder.start_run("C-001")
+    sizes = []
+    real_write = recorder._rows.write
+
+    def counted_write(conn, batch):
+        sizes.append(len(batch))
+        real_write(conn, batch)
+
+    recorder._rows.write = counted_write
+    for i in range(5_000):
+        recorder.measurement("v", float(i))
+    recorder.close()
+
+    assert count(engine, MeasurementRow.__table__, run_id=run_id) == 5_000
+    assert max(sizes) <= 100, sizes
+    assert sum(sizes) >= 5_000
+
+
 def test_producers_waiting_on_a_stalled_database_leave_the_cpu_to_the_run(engine, wait_until):
     # While the database stalls, the run's rail monitor still needs the interpreter: a waiting
     # producer and the journal thread must sleep, not wake each other in a loop (they did, and
