@@ -42,12 +42,24 @@ class PoweredBench:
     powered: tuple[str, ...] = ()
 
 
-def context(source: object) -> tuple[StepContext, list[object]]:
+def context(source: object, dut_factory=ReferenceDut) -> tuple[StepContext, list[object]]:
     events: list[object] = []
     ctx = StepContext(run_id="run-1", station=None, power=PoweredBench(),  # type: ignore[arg-type]
                       control=RunControl(),
-                      publish=events.append, dut_factory=ReferenceDut, vector_source=source)
+                      publish=events.append, dut_factory=dut_factory, vector_source=source)
     return ctx, events
+
+
+class ChipThatStartsWhen(ReferenceDut):
+    """A chip whose first run waits (bounded) for `ready()`: the test's ordering, not a race."""
+
+    def __init__(self, ready, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._ready = ready
+
+    def run(self, entry, max_steps, *, tohost=None):
+        wait_until(self._ready, BOUND_S, "the golden workers to reach the held batch")
+        return super().run(entry, max_steps, tohost=tohost)
 
 
 def random_step(count: int) -> RunVectorsStep:
@@ -90,6 +102,22 @@ class Gated:
             executor.shutdown(wait=True)
 
 
+def chip_waiting_for_the_held_batch(monkeypatch: pytest.MonkeyPatch, gated: Gated):
+    """A chip factory whose chip starts once the workers' first batch is back and the next one is
+    held in a worker: the step then waits on that worker for vector BATCH + 1, instead of
+    computing goldens in line, which it does, rightly, while it runs ahead of the feeder or
+    before any batch came back (on a loaded machine, or by the scheduler's whim)."""
+    delivered = threading.Event()
+    real_computed = golden_pool.GoldenPipeline._computed
+
+    def computed(self, batch, done) -> None:
+        real_computed(self, batch, done)
+        delivered.set()
+
+    monkeypatch.setattr(golden_pool.GoldenPipeline, "_computed", computed)
+    return lambda: ChipThatStartsWhen(lambda: delivered.is_set() and gated.held.is_set())
+
+
 def run_in_thread(step: RunVectorsStep, ctx: StepContext) -> tuple[threading.Thread, dict]:
     ended: dict[str, object] = {}
 
@@ -108,7 +136,7 @@ def test_abort_while_a_golden_is_computed_ends_the_step_at_once_and_drops_queued
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 ) -> None:
     gated = Gated(monkeypatch, free=golden_pool.BATCH)  # the first batch comes back: workers are up
-    ctx, events = context(VectorLibrary([], DirectoryCache(tmp_path)))
+    ctx, events = context(VectorLibrary([], DirectoryCache(tmp_path)), chip_waiting_for_the_held_batch(monkeypatch, gated))
     thread, ended = run_in_thread(random_step(5 * golden_pool.BATCH), ctx)
     try:
         wait_until(gated.held.is_set, BOUND_S, "a golden being computed")
@@ -180,7 +208,7 @@ def test_a_golden_that_takes_too_long_is_an_error_not_a_hang(
 ) -> None:
     gated = Gated(monkeypatch, free=golden_pool.BATCH)
     monkeypatch.setattr(golden_pool, "WAIT_BASE_S", 0.5)
-    ctx, _ = context(VectorLibrary([], DirectoryCache(tmp_path)))
+    ctx, _ = context(VectorLibrary([], DirectoryCache(tmp_path)), chip_waiting_for_the_held_batch(monkeypatch, gated))
     try:
         with pytest.raises(GoldenError, match="was not computed within 1 s"):
             random_step(3 * golden_pool.BATCH).run(ctx)
