@@ -162,42 +162,45 @@ def test_producers_held_by_back_pressure_do_not_wait_for_the_commit_interval(eng
     recorder = Recorder(engine, max_pending=50, batch_rows=10_000, db_interval_s=3600,
                         commit_interval_s=3600, heartbeat_interval_s=3600)
     run_id = recorder.start_run("C-001")
-    produced = []
-
-    def produce():
-        for i in range(500):
-            recorder.measurement("v", float(i))
-            produced.append(i)
-
-    producer = threading.Thread(target=produce)
-    producer.start()
+    producer, _ = start_producer(recorder, 500)
     producer.join(60)
     assert not producer.is_alive(), "a full buffer must be written at once, not at the next interval"
     recorder.close(timeout=30)
     assert count(engine, MeasurementRow.__table__, run_id=run_id) == 500
 
 
-def test_a_slow_database_makes_producers_wait_and_loses_nothing(engine, wait_until):
-    gate = threading.Event()
-    recorder = Recorder(engine, max_pending=50, batch_rows=20)
-    run_id = recorder.start_run("C-001")
-    recorder.flush()
+def stall_writes(recorder: Recorder, gate: threading.Event) -> None:
+    """The database stalls: every write waits for ``gate`` (bounded) before it goes through."""
     real_write = recorder._rows.write
 
-    def slow_write(conn, batch):
-        gate.wait(10)  # the database stalls until the test has seen the producer wait
+    def stalled_write(conn, batch):
+        gate.wait(30)
         real_write(conn, batch)
 
-    recorder._rows.write = slow_write
-    produced = []
+    recorder._rows.write = stalled_write
 
-    def produce():
-        for i in range(500):
+
+def start_producer(recorder: Recorder, count: int) -> tuple[threading.Thread, list[int]]:
+    """A thread recording ``count`` measurements; the list says how many were accepted."""
+    produced: list[int] = []
+
+    def produce() -> None:
+        for i in range(count):
             recorder.measurement("v", float(i))
             produced.append(i)
 
     producer = threading.Thread(target=produce)
     producer.start()
+    return producer, produced
+
+
+def test_a_slow_database_makes_producers_wait_and_loses_nothing(engine, wait_until):
+    gate = threading.Event()  # the database stalls until the test has seen the producer wait
+    recorder = Recorder(engine, max_pending=50, batch_rows=20)
+    run_id = recorder.start_run("C-001")
+    recorder.flush()
+    stall_writes(recorder, gate)
+    producer, produced = start_producer(recorder, 500)
     wait_until(lambda: len(produced) >= 50, what="the buffer to fill")
     producer.join(0.3)
     assert producer.is_alive(), "producer should be held by back-pressure"
@@ -241,17 +244,8 @@ def test_producers_waiting_on_a_stalled_database_leave_the_cpu_to_the_run(engine
     recorder = Recorder(engine, max_pending=50, batch_rows=20)
     run_id = recorder.start_run("C-001")
     recorder.flush()
-    real_write = recorder._rows.write
-
-    def stalled_write(conn, batch):
-        gate.wait(30)
-        real_write(conn, batch)
-
-    recorder._rows.write = stalled_write
-    produced = []
-    producer = threading.Thread(target=lambda: [produced.append(recorder.measurement("v", float(i)))
-                                                for i in range(500)])
-    producer.start()
+    stall_writes(recorder, gate)
+    producer, produced = start_producer(recorder, 500)
     wait_until(lambda: len(produced) >= 50, what="the buffer to fill")
     try:
         cpu_before = time.process_time()
@@ -273,13 +267,7 @@ def test_a_stalled_database_ends_the_scripted_wait_and_keeps_what_came_before(en
                         spool=tmp_path / "spool")
     run_id = recorder.start_run("C-001")
     recorder.flush()
-    real_write = recorder._rows.write
-
-    def stalled_write(conn, batch):
-        gate.wait(30)
-        real_write(conn, batch)
-
-    recorder._rows.write = stalled_write
+    stall_writes(recorder, gate)
     accepted = 0
     with pytest.raises(RecorderError, match=r"no room for 0.5 s .* this one is not recorded"):
         for i in range(500):

@@ -173,16 +173,21 @@ async def test_s_stops_after_the_current_step_with_the_rails_down(simlab, tmp_pa
 
 
 # ---------------------------------------------------------------------- history
+async def open_history(pilot) -> HistoryScreen:
+    """From the start screen, h: the history screen once it lists the recorded runs."""
+    await on_start_screen(pilot)
+    await pilot.press("h")
+    return await wait_for(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen) and pilot.app.screen.runs
+                          and pilot.app.screen, "the history of recorded runs")
+
+
 @pilot_test
 async def test_enter_on_a_running_run_in_the_history_follows_it_read_only(tmp_path):
     url = sqlite_url(tmp_path)
     fill_history(url, with_running=True)
     app = BringupApp(None, db_url=url, runbooks_dir=ROOT / "runbooks")
     async with app.run_test(size=SIZE) as pilot:
-        await on_start_screen(pilot)
-        await pilot.press("h")
-        history = await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.runs
-                                 and app.screen, "the history of recorded runs")
+        history = await open_history(pilot)
         ids = [run.id for run in history.runs]
         while history.selected_run.id != RUNNING_ID:
             await pilot.press("down" if ids.index(RUNNING_ID) > ids.index(history.selected_run.id) else "up")
@@ -205,10 +210,7 @@ async def test_the_history_follows_a_running_run_to_its_end_without_r_and_keeps_
     fill_history(url, with_running=True)
     app = BringupApp(None, db_url=url, runbooks_dir=ROOT / "runbooks")
     async with app.run_test(size=SIZE) as pilot:
-        await on_start_screen(pilot)
-        await pilot.press("h")
-        history = await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.runs
-                                 and app.screen, "the history of recorded runs")
+        history = await open_history(pilot)
         status_of = {run.id: run.status for run in history.runs}
         assert status_of[RUNNING_ID] == "running"
         await pilot.press("down")  # the operator looks at another run meanwhile
